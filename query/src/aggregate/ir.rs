@@ -1,0 +1,94 @@
+//! Intermediate representations (IRs): the mergeable state of one aggregation part.
+//!
+//! Numeric states are inline (no heap allocation on update or merge); collections and sketches
+//! live on the heap. Every state starts as [`Ir::Empty`], which finalizes to null (R-AGG-1).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use datasketches::cpc::CpcSketch;
+use datasketches::frequencies::FrequentItemsSketch;
+use datasketches::tdigest::TDigestMut;
+
+use super::moments::Moments;
+use crate::Value;
+
+/// The state of one aggregation part for one key and one time range.
+#[derive(Clone, Default)]
+pub enum Ir {
+    /// No input yet.
+    #[default]
+    Empty,
+    /// COUNT, LONG SUM, MIN/MAX over integral inputs.
+    Long(i64),
+    /// DOUBLE SUM, MIN/MAX over floating inputs.
+    Double(f64),
+    /// MIN/MAX over strings.
+    Str(String),
+    /// AVERAGE: (sum, count).
+    Average { sum: f64, count: i64 },
+    /// VARIANCE, SKEW, KURTOSIS.
+    Moments(Moments),
+    /// FIRST, LAST: the chosen value and its `ts`.
+    Timed { ts: i64, value: Value },
+    /// FIRST_K, LAST_K: at most k (ts, value) pairs, best first.
+    TimedList(Vec<(i64, Value)>),
+    /// TOP_K, BOTTOM_K: at most k values, best first.
+    Ranked(Vec<Value>),
+    /// UNIQUE_COUNT, BOUNDED_UNIQUE_COUNT.
+    Distinct(HashSet<DistinctItem>),
+    /// APPROX_UNIQUE_COUNT.
+    Cpc(Box<CpcSketch>),
+    /// APPROX_PERCENTILE while it holds at most k values.
+    Exact(Vec<f32>),
+    /// APPROX_PERCENTILE beyond k values.
+    Digest(Box<TDigestMut>),
+    /// HISTOGRAM, and APPROX_HISTOGRAM_K while it holds at most k keys.
+    Counts(BTreeMap<String, i64>),
+    /// APPROX_HISTOGRAM_K beyond k keys.
+    Frequent(Box<FrequentItemsSketch<String>>),
+    /// One state per bucket value (R-AGG-8) or per map key (R-AGG-5).
+    Keyed(BTreeMap<String, Ir>),
+    /// One state per list position (R-AGG-7, elementWise).
+    Elements(Vec<Ir>),
+}
+
+/// A value as distinct counting sees it (R-OP-UNIQUE): floats by canonical bit pattern, binaries
+/// by content.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DistinctItem {
+    Long(i64),
+    Double(u64),
+    Str(Box<str>),
+    Bytes(Box<[u8]>),
+}
+
+impl Ir {
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Ir::Empty)
+    }
+}
+
+impl fmt::Debug for Ir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ir::Empty => f.write_str("Empty"),
+            Ir::Long(v) => write!(f, "Long({v})"),
+            Ir::Double(v) => write!(f, "Double({v})"),
+            Ir::Str(v) => write!(f, "Str({v:?})"),
+            Ir::Average { sum, count } => write!(f, "Average({sum}, {count})"),
+            Ir::Moments(m) => write!(f, "{m:?}"),
+            Ir::Timed { ts, value } => write!(f, "Timed({ts}, {value:?})"),
+            Ir::TimedList(v) => write!(f, "TimedList({v:?})"),
+            Ir::Ranked(v) => write!(f, "Ranked({v:?})"),
+            Ir::Distinct(v) => write!(f, "Distinct({} items)", v.len()),
+            Ir::Cpc(s) => write!(f, "Cpc(estimate {})", s.estimate()),
+            Ir::Exact(v) => write!(f, "Exact({v:?})"),
+            Ir::Digest(d) => write!(f, "Digest(n = {})", d.total_weight()),
+            Ir::Counts(v) => write!(f, "Counts({v:?})"),
+            Ir::Frequent(s) => write!(f, "Frequent(weight {})", s.total_weight()),
+            Ir::Keyed(v) => f.debug_map().entries(v.iter()).finish(),
+            Ir::Elements(v) => f.debug_list().entries(v.iter()).finish(),
+        }
+    }
+}
