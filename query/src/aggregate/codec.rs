@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashSet};
 
 use datasketches::cpc::CpcSketch;
-use datasketches::frequencies::FrequentItemsSketch;
 use datasketches::tdigest::TDigestMut;
 
 use super::ir::DistinctItem;
@@ -67,6 +66,26 @@ pub fn decode_row(parts: &[AggregationPart], bytes: &[u8]) -> Result<Vec<Ir>, De
         return Err(r.error(format!("{} trailing bytes", bytes.len() - r.pos)));
     }
     Ok(irs)
+}
+
+/// Appends the versioned encoding of one part's state.
+pub fn encode_one(ir: &Ir, out: &mut Vec<u8>) {
+    out.push(FORMAT_VERSION);
+    encode_ir(ir, out);
+}
+
+/// Decodes bytes written by [`encode_one`] for the same part.
+pub fn decode_one(part: &AggregationPart, bytes: &[u8]) -> Result<Ir, DecodeError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let version = r.u8()?;
+    if version != FORMAT_VERSION {
+        return Err(r.error(format!("unknown format version {version}")));
+    }
+    let ir = decode_part(part, &mut r)?;
+    if r.pos != bytes.len() {
+        return Err(r.error(format!("{} trailing bytes", bytes.len() - r.pos)));
+    }
+    Ok(ir)
 }
 
 fn encode_ir(ir: &Ir, out: &mut Vec<u8>) {
@@ -154,15 +173,12 @@ fn encode_ir(ir: &Ir, out: &mut Vec<u8>) {
         }
         Ir::Counts(counts) => {
             out.push(COUNTS);
-            put_len(out, counts.len());
-            for (key, count) in counts {
-                put_bytes(out, key.as_bytes());
-                out.extend_from_slice(&count.to_le_bytes());
-            }
+            encode_counts(counts, out);
         }
-        Ir::Frequent(sketch) => {
+        Ir::Frequent { counts, offset } => {
             out.push(FREQUENT);
-            put_bytes(out, &sketch.serialize());
+            out.extend_from_slice(&offset.to_le_bytes());
+            encode_counts(counts, out);
         }
         Ir::Keyed(map) => {
             out.push(KEYED);
@@ -177,6 +193,14 @@ fn encode_ir(ir: &Ir, out: &mut Vec<u8>) {
             put_len(out, states.len());
             states.iter().for_each(|s| encode_ir(s, out));
         }
+    }
+}
+
+fn encode_counts(counts: &BTreeMap<String, i64>, out: &mut Vec<u8>) {
+    put_len(out, counts.len());
+    for (key, count) in counts {
+        put_bytes(out, key.as_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
     }
 }
 
@@ -357,7 +381,7 @@ fn allowed(kernel: &Kernel, element: &DataType, tag: u8) -> bool {
         Kernel::ApproxUniqueCount { .. } => tag == CPC,
         Kernel::ApproxPercentile { .. } => tag == EXACT || tag == DIGEST,
         Kernel::Histogram(_) => tag == COUNTS,
-        Kernel::ApproxHistogram { .. } => tag == COUNTS || tag == FREQUENT,
+        Kernel::ApproxHistogram { .. } => tag == FREQUENT,
     }
 }
 
@@ -424,20 +448,26 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
             Ir::Exact((0..n).map(|_| Ok(f32::from_le_bytes(r.array()?))).collect::<Result<_, DecodeError>>()?)
         }
         DIGEST => Ir::Digest(Box::new(TDigestMut::deserialize(r.bytes()?).map_err(sketch_error)?)),
-        COUNTS => {
-            let n = r.len(12)?;
-            let mut counts = BTreeMap::new();
-            for _ in 0..n {
-                let key = r.string()?;
-                counts.insert(key, r.i64()?);
-            }
-            Ir::Counts(counts)
+        COUNTS => Ir::Counts(decode_counts(r)?),
+        FREQUENT => {
+            let offset = r.i64()?;
+            Ir::Frequent { counts: decode_counts(r)?, offset }
         }
-        FREQUENT => Ir::Frequent(Box::new(
-            FrequentItemsSketch::<String>::deserialize(r.bytes()?).map_err(sketch_error)?,
-        )),
         _ => return Err(DecodeError { offset: at, reason: format!("unknown tag {tag}") }),
     })
+}
+
+fn decode_counts(r: &mut Reader<'_>) -> Result<BTreeMap<String, i64>, DecodeError> {
+    let n = r.len(12)?;
+    let mut counts = BTreeMap::new();
+    for _ in 0..n {
+        let at = r.pos;
+        let key = r.string()?;
+        if counts.insert(key, r.i64()?).is_some() {
+            return Err(DecodeError { offset: at, reason: "duplicate key".into() });
+        }
+    }
+    Ok(counts)
 }
 
 /// Decodes a value that must be of type `t` (or null).

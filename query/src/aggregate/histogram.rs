@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use datasketches::frequencies::{ErrorType, FrequentItemsSketch};
-
-use super::{AggregationError, Ir};
+use super::Ir;
 use crate::Value;
 
 /// HISTOGRAM: +1 or −1 for `key`; a count that reaches exactly 0 removes its key (E-17).
@@ -59,95 +57,78 @@ pub fn histogram_finalize(counts: &BTreeMap<String, i64>, k: usize) -> Value {
     Value::map(entries.collect())
 }
 
-/// The frequent-items map size for k: the smallest power of two ≥ k, at least 8 (the sketch's
-/// minimum; the reference allows 2).
+/// The summary's capacity for k: the smallest power of two ≥ k, and at least 2
+/// (R-OP-APPROXHIST).
 pub fn frequent_capacity(k: i64) -> usize {
-    let k = usize::try_from(k.max(1)).unwrap_or(usize::MAX);
-    k.checked_next_power_of_two().unwrap_or(1 << 30).clamp(8, 1 << 26)
+    let k = usize::try_from(k.max(2)).unwrap_or(usize::MAX);
+    k.checked_next_power_of_two().unwrap_or(1 << 30).min(1 << 26)
 }
 
-/// APPROX_HISTOGRAM_K: exact counts while at most k distinct keys, then a frequent-items sketch.
-pub fn approx_histogram_update(ir: &mut Ir, key: &str, k: i64) -> Result<(), AggregationError> {
+/// APPROX_HISTOGRAM_K: a mergeable Misra–Gries summary (Agarwal et al., "Mergeable
+/// Summaries", 2012) with `frequent_capacity(k)` counters. While it holds no more keys than its
+/// capacity the counts are exact. Its state is a function of its content alone (a sorted map and
+/// the total decrement), so encoding is canonical and fetch and backfill agree.
+pub fn approx_histogram_update(ir: &mut Ir, key: &str, k: i64) {
     match ir {
         Ir::Empty => {
             let mut counts = BTreeMap::new();
             counts.insert(key.to_owned(), 1);
-            *ir = Ir::Counts(counts);
-            promote_if_needed(ir, k)
+            *ir = Ir::Frequent { counts, offset: 0 };
         }
-        Ir::Counts(counts) => {
+        Ir::Frequent { counts, offset } => {
             add_count(counts, key, 1);
-            promote_if_needed(ir, k)
+            purge(counts, offset, frequent_capacity(k));
         }
-        Ir::Frequent(sketch) => {
-            sketch.update_ref(key);
-            Ok(())
-        }
-        _ => Ok(()),
+        _ => {}
     }
 }
 
-fn promote_if_needed(ir: &mut Ir, k: i64) -> Result<(), AggregationError> {
-    let Ir::Counts(counts) = ir else { return Ok(()) };
-    if i64::try_from(counts.len()).unwrap_or(i64::MAX) <= k {
-        return Ok(());
+/// Keeps at most `capacity` counters: subtracts the (capacity+1)-th largest count from every
+/// counter, drops those that reach zero, and adds it to the error bound `offset`.
+fn purge(counts: &mut BTreeMap<String, i64>, offset: &mut i64, capacity: usize) {
+    if counts.len() <= capacity {
+        return;
     }
-    let mut sketch = new_sketch(k)?;
-    for (key, count) in counts.iter() {
-        sketch.update_with_count_ref(key.as_str(), u64::try_from(*count).unwrap_or(0));
-    }
-    *ir = Ir::Frequent(Box::new(sketch));
-    Ok(())
+    let mut sorted: Vec<i64> = counts.values().copied().collect();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let cut = sorted[capacity];
+    counts.retain(|_, c| {
+        *c -= cut;
+        *c > 0
+    });
+    *offset = offset.saturating_add(cut);
 }
 
-fn new_sketch(k: i64) -> Result<FrequentItemsSketch<String>, AggregationError> {
-    FrequentItemsSketch::new(frequent_capacity(k)).map_err(|e| AggregationError::Merge(e.to_string()))
-}
-
-pub fn approx_histogram_merge(a: &mut Ir, b: &Ir, k: i64) -> Result<bool, AggregationError> {
+pub fn approx_histogram_merge(a: &mut Ir, b: &Ir, k: i64) -> bool {
     match (&mut *a, b) {
         (_, Ir::Empty) => {}
         (Ir::Empty, _) => *a = b.clone(),
-        (Ir::Counts(x), Ir::Counts(y)) => {
-            for (key, count) in y {
-                add_count(x, key, *count);
+        (Ir::Frequent { counts, offset }, Ir::Frequent { counts: other, offset: other_offset }) => {
+            for (key, count) in other {
+                add_count(counts, key, *count);
             }
-            promote_if_needed(a, k)?;
+            *offset = offset.saturating_add(*other_offset);
+            purge(counts, offset, frequent_capacity(k));
         }
-        (Ir::Frequent(x), Ir::Counts(y)) => {
-            for (key, count) in y {
-                x.update_with_count_ref(key.as_str(), u64::try_from(*count).unwrap_or(0));
-            }
-        }
-        (Ir::Counts(x), Ir::Frequent(y)) => {
-            let mut sketch = new_sketch(k)?;
-            for (key, count) in x.iter() {
-                sketch.update_with_count_ref(key.as_str(), u64::try_from(*count).unwrap_or(0));
-            }
-            sketch.merge(y);
-            *a = Ir::Frequent(Box::new(sketch));
-        }
-        (Ir::Frequent(x), Ir::Frequent(y)) => x.merge(y),
-        _ => return Ok(false),
+        _ => return false,
     }
-    Ok(true)
+    true
 }
 
-/// Up to k items with the highest estimates (no false positives), equal estimates by key.
+/// Up to k items with the highest estimates (count + offset), ties by key ascending (Decision);
+/// only items whose lower bound (their counter) exceeds the error bound (no false positives).
 pub fn approx_histogram_finalize(ir: &Ir, k: i64) -> Value {
+    let Ir::Frequent { counts, offset } = ir else { return Value::Null };
     let k = usize::try_from(k).unwrap_or(0);
-    let mut entries: Vec<(String, i64)> = match ir {
-        Ir::Counts(counts) => counts.iter().map(|(key, c)| (key.clone(), *c)).collect(),
-        Ir::Frequent(sketch) => sketch
-            .frequent_items(ErrorType::NoFalsePositives)
-            .into_iter()
-            .map(|row| (row.item().clone(), i64::try_from(row.estimate()).unwrap_or(i64::MAX)))
-            .collect(),
-        _ => return Value::Null,
-    };
-    entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut entries: Vec<(&String, i64)> = counts
+        .iter()
+        .filter(|(_, c)| **c > *offset)
+        .map(|(key, c)| (key, c.saturating_add(*offset)))
+        .collect();
+    // Stable over key order: estimate descending, then key ascending.
+    entries.sort_by(|a, b| b.1.cmp(&a.1));
     entries.truncate(k);
-    let entries = entries.into_iter().map(|(key, c)| (Value::String(key), Value::Long(c)));
+    let entries = entries.into_iter().map(|(key, c)| (Value::String(key.clone()), Value::Long(c)));
     Value::map(entries.collect())
 }
 
@@ -181,9 +162,26 @@ mod tests {
 
     #[test]
     fn capacity() {
-        assert_eq!(frequent_capacity(0), 8);
+        assert_eq!(frequent_capacity(0), 2);
+        assert_eq!(frequent_capacity(3), 4);
         assert_eq!(frequent_capacity(8), 8);
         assert_eq!(frequent_capacity(9), 16);
         assert_eq!(frequent_capacity(100), 128);
+    }
+
+    /// With capacity 2, the third distinct key purges: every counter drops by the smallest.
+    #[test]
+    fn misra_gries_purge_keeps_heavy_keys() {
+        let mut ir = Ir::Empty;
+        for key in ["a", "a", "a", "b", "b", "c"] {
+            approx_histogram_update(&mut ir, key, 2);
+        }
+        let Ir::Frequent { counts, offset } = &ir else { panic!() };
+        assert_eq!(*offset, 1);
+        assert_eq!(counts.get("a"), Some(&2));
+        assert_eq!(counts.get("b"), Some(&1));
+        // Estimates are count + offset; b's lower bound 1 does not exceed the error bound 1.
+        let want = Value::map(vec![("a".into(), 3.into())]);
+        assert_eq!(approx_histogram_finalize(&ir, 2), want);
     }
 }

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use datasketches::cpc::CpcSketch;
-use datasketches::frequencies::FrequentItemsSketch;
 use datasketches::tdigest::TDigestMut;
 
 use super::moments::Moments;
@@ -43,10 +42,10 @@ pub enum Ir {
     Exact(Vec<f32>),
     /// APPROX_PERCENTILE beyond k values.
     Digest(Box<TDigestMut>),
-    /// HISTOGRAM, and APPROX_HISTOGRAM_K while it holds at most k keys.
+    /// HISTOGRAM: exact counts.
     Counts(BTreeMap<String, i64>),
-    /// APPROX_HISTOGRAM_K beyond k keys.
-    Frequent(Box<FrequentItemsSketch<String>>),
+    /// APPROX_HISTOGRAM_K: a Misra–Gries summary, its counters and their total decrement.
+    Frequent { counts: BTreeMap<String, i64>, offset: i64 },
     /// One state per bucket value (R-AGG-8) or per map key (R-AGG-5).
     Keyed(BTreeMap<String, Ir>),
     /// One state per list position (R-AGG-7, elementWise).
@@ -86,7 +85,7 @@ impl fmt::Debug for Ir {
             Ir::Exact(v) => write!(f, "Exact({v:?})"),
             Ir::Digest(d) => write!(f, "Digest(n = {})", d.total_weight()),
             Ir::Counts(v) => write!(f, "Counts({v:?})"),
-            Ir::Frequent(s) => write!(f, "Frequent(weight {})", s.total_weight()),
+            Ir::Frequent { counts, offset } => write!(f, "Frequent({counts:?}, offset {offset})"),
             Ir::Keyed(v) => f.debug_map().entries(v.iter()).finish(),
             Ir::Elements(v) => f.debug_list().entries(v.iter()).finish(),
         }

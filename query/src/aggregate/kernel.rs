@@ -84,7 +84,7 @@ impl Kernel {
             }
             Kernel::ApproxHistogram { k, keys } => {
                 let key = approx_histogram_key(x, *keys);
-                histogram::approx_histogram_update(ir, &key, *k)?;
+                histogram::approx_histogram_update(ir, &key, *k);
             }
         }
         Ok(())
@@ -149,7 +149,7 @@ impl Kernel {
             Kernel::ApproxUniqueCount { .. } => distinct::approx_distinct_merge(a, b)?,
             Kernel::ApproxPercentile { k, .. } => percentile::merge(a, b, *k)?,
             Kernel::Histogram(_) => histogram::histogram_merge(a, b),
-            Kernel::ApproxHistogram { k, .. } => histogram::approx_histogram_merge(a, b, *k)?,
+            Kernel::ApproxHistogram { k, .. } => histogram::approx_histogram_merge(a, b, *k),
         };
         if merged {
             Ok(())

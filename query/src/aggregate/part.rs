@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use super::codec;
 use super::kernel::{Kernel, KeyFormat};
 use super::moments::Moment;
-use super::{AggregationError, Ir, Scalar};
+use super::{AggregationError, DecodeError, Ir, Scalar};
 use crate::config::Operation;
 use crate::{DataType, Value};
 
@@ -279,6 +280,16 @@ impl AggregationPart {
             },
             _ => self.kernel.merge(a, b),
         }
+    }
+
+    /// Appends the versioned byte encoding of a state of this part.
+    pub fn encode(&self, ir: &Ir, out: &mut Vec<u8>) {
+        codec::encode_one(ir, out);
+    }
+
+    /// Decodes a state written by [`Self::encode`]; malformed bytes give an error, never a panic.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Ir, DecodeError> {
+        codec::decode_one(self, bytes)
     }
 
     /// The output value: null for no input (R-AGG-1); NaN and ±∞ become null only for direct
