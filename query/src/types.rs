@@ -28,7 +28,10 @@ pub enum DataType {
 impl DataType {
     /// INT, LONG, SHORT, FLOAT or DOUBLE: "num" in SEMANTICS.md §3.2.
     pub fn is_numeric(&self) -> bool {
-        matches!(self, Self::Short | Self::Int | Self::Long | Self::Float | Self::Double)
+        matches!(
+            self,
+            Self::Short | Self::Int | Self::Long | Self::Float | Self::Double
+        )
     }
 
     /// Integral types widen to LONG.
@@ -185,7 +188,10 @@ mod tests {
             DataType::Long,
             DataType::List(Box::new(DataType::String)),
             DataType::Map(Box::new(DataType::String), Box::new(DataType::Double)),
-            DataType::Struct(vec![("a".into(), DataType::Int), ("b".into(), DataType::Binary)]),
+            DataType::Struct(vec![
+                ("a".into(), DataType::Int),
+                ("b".into(), DataType::Binary),
+            ]),
         ];
         for t in types {
             assert_eq!(DataType::from_arrow(&t.to_arrow()), Some(t));

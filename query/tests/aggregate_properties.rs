@@ -14,6 +14,9 @@ use tilefold_query::aggregate::{AggregationPart, Ir, PartArgs};
 use tilefold_query::config::Operation as Op;
 use tilefold_query::{DataType as T, Value as V};
 
+/// (ts, value, bucket) rows.
+type Events = Vec<(i64, V, Option<String>)>;
+
 /// A scenario: one aggregation part, and how its inputs are generated.
 #[derive(Debug, Clone)]
 struct Case {
@@ -26,7 +29,13 @@ struct Case {
 }
 
 fn case(op: Op, input: T) -> Case {
-    Case { op, input, args: PartArgs::default(), bucketed: false, exact: true }
+    Case {
+        op,
+        input,
+        args: PartArgs::default(),
+        bucketed: false,
+        exact: true,
+    }
 }
 
 fn with_k(mut c: Case, k: i64) -> Case {
@@ -67,21 +76,57 @@ fn cases() -> Vec<Case> {
         case(Op::UniqueCount, T::String),
         case(Op::UniqueCount, T::Binary),
         with_k(case(Op::BoundedUniqueCount, T::String), 4),
-        Case { exact: false, ..case(Op::ApproxUniqueCount, T::Long) },
-        Case { exact: false, ..case(Op::ApproxUniqueCount, T::String) },
-        Case { exact: false, ..with_k(case(Op::ApproxPercentile, T::Double), 16) },
+        Case {
+            exact: false,
+            ..case(Op::ApproxUniqueCount, T::Long)
+        },
+        Case {
+            exact: false,
+            ..case(Op::ApproxUniqueCount, T::String)
+        },
+        Case {
+            exact: false,
+            ..with_k(case(Op::ApproxPercentile, T::Double), 16)
+        },
         case(Op::Histogram, T::String),
         with_k(case(Op::Histogram, T::String), 2),
-        Case { exact: false, ..with_k(case(Op::ApproxHistogramK, T::Long), 4) },
-        Case { exact: false, ..with_k(case(Op::ApproxHistogramK, T::Double), 4) },
-        Case { exact: false, ..with_k(case(Op::ApproxHistogramK, T::String), 4) },
+        Case {
+            exact: false,
+            ..with_k(case(Op::ApproxHistogramK, T::Long), 4)
+        },
+        Case {
+            exact: false,
+            ..with_k(case(Op::ApproxHistogramK, T::Double), 4)
+        },
+        Case {
+            exact: false,
+            ..with_k(case(Op::ApproxHistogramK, T::String), 4)
+        },
     ];
-    all.push(Case { bucketed: true, ..case(Op::Sum, T::Long) });
-    all.push(Case { bucketed: true, ..case(Op::Average, T::Double) });
-    all.push(Case { bucketed: true, ..with_k(case(Op::LastK, T::Long), 2) });
-    let element_wise = PartArgs { element_wise: true, ..PartArgs::default() };
-    all.push(Case { args: element_wise.clone(), ..case(Op::Average, list_t(T::Double)) });
-    all.push(Case { args: element_wise, ..case(Op::Max, list_t(T::Long)) });
+    all.push(Case {
+        bucketed: true,
+        ..case(Op::Sum, T::Long)
+    });
+    all.push(Case {
+        bucketed: true,
+        ..case(Op::Average, T::Double)
+    });
+    all.push(Case {
+        bucketed: true,
+        ..with_k(case(Op::LastK, T::Long), 2)
+    });
+    let element_wise = PartArgs {
+        element_wise: true,
+        ..PartArgs::default()
+    };
+    all.push(Case {
+        args: element_wise.clone(),
+        ..case(Op::Average, list_t(T::Double))
+    });
+    all.push(Case {
+        args: element_wise,
+        ..case(Op::Max, list_t(T::Long))
+    });
     all
 }
 
@@ -93,7 +138,10 @@ fn build(c: &Case) -> AggregationPart {
 /// Integer extremes, for operations whose LONG arithmetic is exact (wrapping sums, min/max,
 /// counts); floating ones (AVERAGE, moments) lose precision above 2^53 by definition (R-OP-AVG).
 fn extremes_ok(op: Op) -> bool {
-    !matches!(op, Op::Average | Op::Variance | Op::Skew | Op::Kurtosis | Op::ApproxPercentile)
+    !matches!(
+        op,
+        Op::Average | Op::Variance | Op::Skew | Op::Kurtosis | Op::ApproxPercentile
+    )
 }
 
 fn scalar(t: &T, extremes: bool) -> BoxedStrategy<V> {
@@ -127,8 +175,11 @@ fn scalar(t: &T, extremes: bool) -> BoxedStrategy<V> {
 fn value(t: &T, element_wise: bool, extremes: bool) -> BoxedStrategy<V> {
     match t {
         T::List(element) if element_wise => {
-            let element = scalar(element, extremes).prop_map(|v| if v.is_null() { V::Long(0) } else { v });
-            proptest::collection::vec(element, 3).prop_map(V::List).boxed()
+            let element =
+                scalar(element, extremes).prop_map(|v| if v.is_null() { V::Long(0) } else { v });
+            proptest::collection::vec(element, 3)
+                .prop_map(V::List)
+                .boxed()
         }
         T::List(element) => prop_oneof![
             1 => Just(V::Null),
@@ -149,7 +200,7 @@ fn value(t: &T, element_wise: bool, extremes: bool) -> BoxedStrategy<V> {
 }
 
 /// (ts, value, bucket) events; element-wise values are made non-null doubles or longs.
-fn events(c: &Case) -> impl Strategy<Value = Vec<(i64, V, Option<String>)>> {
+fn events(c: &Case) -> impl Strategy<Value = Events> {
     let element_wise = c.args.element_wise;
     let mut input = value(&c.input, element_wise, extremes_ok(c.op));
     if element_wise {
@@ -214,11 +265,18 @@ fn check_approx(c: &Case, events: &[(i64, V, Option<String>)], one: &V, merged: 
                     continue;
                 }
                 let est = got.as_i64().expect("a count") as f64;
-                assert!((est - n).abs() <= (0.15 * n).max(1.0), "estimate {est} for {n}");
+                assert!(
+                    (est - n).abs() <= (0.15 * n).max(1.0),
+                    "estimate {est} for {n}"
+                );
             }
         }
         Op::ApproxPercentile => {
-            let mut xs: Vec<f64> = values.iter().filter_map(V::as_f64).filter(|x| !x.is_nan()).collect();
+            let mut xs: Vec<f64> = values
+                .iter()
+                .filter_map(V::as_f64)
+                .filter(|x| !x.is_nan())
+                .collect();
             xs.sort_by(f64::total_cmp);
             let k = c.args.k.unwrap_or(128) as usize;
             if xs.len() <= k {
@@ -232,7 +290,10 @@ fn check_approx(c: &Case, events: &[(i64, V, Option<String>)], one: &V, merged: 
                 let below = xs.iter().filter(|x| **x < q).count() as f64 / xs.len() as f64;
                 let upto = xs.iter().filter(|x| **x <= q).count() as f64 / xs.len() as f64;
                 let tolerance = 3.0 / (k as f64).sqrt();
-                assert!(below - tolerance <= 0.5 && 0.5 <= upto + tolerance, "median {q} of {xs:?}");
+                assert!(
+                    below - tolerance <= 0.5 && 0.5 <= upto + tolerance,
+                    "median {q} of {xs:?}"
+                );
             }
         }
         Op::ApproxHistogramK => {
@@ -264,7 +325,10 @@ fn check_case(c: &Case, events: &[(i64, V, Option<String>)], cuts: &[usize]) {
     }
     let (want, got) = (p.finalize(&one), p.finalize(&merged));
     if c.exact {
-        assert!(close(&got, &want), "{c:?}\n split+merge {got:?}\n one pass   {want:?}");
+        assert!(
+            close(&got, &want),
+            "{c:?}\n split+merge {got:?}\n one pass   {want:?}"
+        );
     } else {
         check_approx(c, events, &want, &got);
     }
@@ -281,10 +345,14 @@ fn check_case(c: &Case, events: &[(i64, V, Option<String>)], cuts: &[usize]) {
     }
 }
 
-fn scenario() -> impl Strategy<Value = (usize, Vec<(i64, V, Option<String>)>, Vec<usize>)> {
+fn scenario() -> impl Strategy<Value = (usize, Events, Vec<usize>)> {
     (0..cases().len()).prop_flat_map(|i| {
         let c = cases()[i].clone();
-        (Just(i), events(&c), proptest::collection::vec(0usize..100, 0..4))
+        (
+            Just(i),
+            events(&c),
+            proptest::collection::vec(0usize..100, 0..4),
+        )
     })
 }
 
@@ -307,13 +375,16 @@ fn deletable_cases() -> Vec<Case> {
         case(Op::Sum, T::Double),
         case(Op::Average, T::Double),
         case(Op::Histogram, T::String),
-        Case { bucketed: true, ..case(Op::Sum, T::Long) },
+        Case {
+            bucketed: true,
+            ..case(Op::Sum, T::Long)
+        },
         case(Op::Count, list_t(T::Long)),
         case(Op::Sum, map_t(T::String, T::Long)),
     ]
 }
 
-fn deletion() -> impl Strategy<Value = (usize, Vec<(i64, V, Option<String>)>, usize)> {
+fn deletion() -> impl Strategy<Value = (usize, Events, usize)> {
     (0..deletable_cases().len()).prop_flat_map(|i| {
         let c = deletable_cases()[i].clone();
         (Just(i), events(&c), any::<usize>())

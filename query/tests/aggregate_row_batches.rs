@@ -5,7 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray};
+use arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType as ArrowType, Field, Int64Type, Schema};
 use common::close;
 use proptest::prelude::*;
@@ -36,7 +38,11 @@ fn schema() -> Schema {
         Field::new("user", ArrowType::Utf8, true),
         Field::new("price", ArrowType::Float64, true),
         Field::new("merchant", ArrowType::Utf8, true),
-        Field::new("tags", ArrowType::List(Arc::new(Field::new("item", ArrowType::Int64, true))), true),
+        Field::new(
+            "tags",
+            ArrowType::List(Arc::new(Field::new("item", ArrowType::Int64, true))),
+            true,
+        ),
         Field::new("qty", ArrowType::Int64, true),
     ])
 }
@@ -64,21 +70,41 @@ fn output_columns_follow_r_name_1_and_2() {
     );
     assert_eq!(agg.windows().len(), 3, "3d, 12h, unbounded");
     let fields = agg.output_fields();
-    assert_eq!(fields[2].data_type(), &tilefold_query::DataType::Map(
-        Box::new(tilefold_query::DataType::String),
-        Box::new(tilefold_query::DataType::Double),
-    ).to_arrow());
+    assert_eq!(
+        fields[2].data_type(),
+        &tilefold_query::DataType::Map(
+            Box::new(tilefold_query::DataType::String),
+            Box::new(tilefold_query::DataType::Double),
+        )
+        .to_arrow()
+    );
 }
 
-type Row = (Option<f64>, Option<String>, Option<Vec<Option<i64>>>, Option<i64>, i64, usize, bool);
+type Row = (
+    Option<f64>,
+    Option<String>,
+    Option<Vec<Option<i64>>>,
+    Option<i64>,
+    i64,
+    usize,
+    bool,
+);
 
 fn batch(rows: &[Row]) -> (RecordBatch, Vec<i64>, Vec<usize>, BooleanArray) {
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(vec![Some("u"); rows.len()])),
-        Arc::new(Float64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>())),
-        Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(rows.iter().map(|r| r.2.clone()))),
-        Arc::new(Int64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+        )),
+        Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(
+            rows.iter().map(|r| r.2.clone()),
+        )),
+        Arc::new(Int64Array::from(
+            rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        )),
     ];
     let batch = RecordBatch::try_new(Arc::new(schema()), columns).unwrap();
     let ts = rows.iter().map(|r| r.4).collect();
@@ -91,7 +117,10 @@ fn row_strategy() -> impl Strategy<Value = Row> {
     (
         proptest::option::of((-100i32..100).prop_map(|x| f64::from(x) / 2.0)),
         proptest::option::of("[ab]"),
-        proptest::option::of(proptest::collection::vec(proptest::option::of(0i64..5), 0..3)),
+        proptest::option::of(proptest::collection::vec(
+            proptest::option::of(0i64..5),
+            0..3,
+        )),
         proptest::option::of(0i64..50),
         0i64..10,
         0usize..3,
@@ -140,22 +169,41 @@ proptest! {
 fn merging_slots_equals_folding_them_together() {
     let agg = aggregator();
     let rows: Vec<Row> = (0..30)
-        .map(|i| (Some(f64::from(i)), Some(if i % 3 == 0 { "a" } else { "b" }.into()), Some(vec![Some(i64::from(i % 4))]), Some(i64::from(i)), i64::from(i), (i % 2) as usize, false))
+        .map(|i| {
+            (
+                Some(f64::from(i)),
+                Some(if i % 3 == 0 { "a" } else { "b" }.into()),
+                Some(vec![Some(i64::from(i % 4))]),
+                Some(i64::from(i)),
+                i64::from(i),
+                (i % 2) as usize,
+                false,
+            )
+        })
         .collect();
     let (batch, ts, slots, _) = batch(&rows);
     let mut split: Vec<Vec<Ir>> = (0..2).map(|_| agg.new_irs()).collect();
-    agg.update_batch(&batch, &ts, &slots, None, &mut split).unwrap();
+    agg.update_batch(&batch, &ts, &slots, None, &mut split)
+        .unwrap();
     let mut together = vec![agg.new_irs()];
-    agg.update_batch(&batch, &ts, &vec![0; rows.len()], None, &mut together).unwrap();
+    agg.update_batch(&batch, &ts, &vec![0; rows.len()], None, &mut together)
+        .unwrap();
     let mut merged = split[0].clone();
     agg.merge(&mut merged, &split[1]).unwrap();
     let windows = vec![merged.as_slice(); agg.windows().len()];
     let got = agg.finalize(&windows);
     let windows = vec![together[0].as_slice(); agg.windows().len()];
     let want = agg.finalize(&windows);
-    assert!(got.iter().zip(&want).all(|(a, b)| close(a, b)), "{got:?}\n{want:?}");
+    assert!(
+        got.iter().zip(&want).all(|(a, b)| close(a, b)),
+        "{got:?}\n{want:?}"
+    );
     assert_eq!(want[0], Value::Double(435.0), "sum of 0..30");
-    assert_eq!(want[5], Value::List(vec!["b".into(), "b".into()]), "LAST_K(2) of merchants: ts 29, 28");
+    assert_eq!(
+        want[5],
+        Value::List(vec!["b".into(), "b".into()]),
+        "LAST_K(2) of merchants: ts 29, 28"
+    );
 }
 
 #[test]
@@ -168,7 +216,10 @@ fn malformed_row_bytes_are_errors() {
     let mut wrong_version = bytes.clone();
     wrong_version[0] = 9;
     let err = agg.decode(&wrong_version).unwrap_err();
-    assert!(err.to_string().contains("unknown format version 9"), "{err}");
+    assert!(
+        err.to_string().contains("unknown format version 9"),
+        "{err}"
+    );
     let mut trailing = bytes.clone();
     trailing.push(0);
     assert!(agg.decode(&trailing).is_err(), "trailing bytes");

@@ -59,9 +59,15 @@ pub fn decode_row(parts: &[AggregationPart], bytes: &[u8]) -> Result<Vec<Ir>, De
     }
     let count = usize::from(r.u16()?);
     if count != parts.len() {
-        return Err(r.error(format!("{count} states for {} aggregation parts", parts.len())));
+        return Err(r.error(format!(
+            "{count} states for {} aggregation parts",
+            parts.len()
+        )));
     }
-    let irs = parts.iter().map(|p| decode_part(p, &mut r)).collect::<Result<Vec<_>, _>>()?;
+    let irs = parts
+        .iter()
+        .map(|p| decode_part(p, &mut r))
+        .collect::<Result<Vec<_>, _>>()?;
     if r.pos != bytes.len() {
         return Err(r.error(format!("{} trailing bytes", bytes.len() - r.pos)));
     }
@@ -165,7 +171,9 @@ fn encode_ir(ir: &Ir, out: &mut Vec<u8>) {
         Ir::Exact(values) => {
             out.push(EXACT);
             put_len(out, values.len());
-            values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+            values
+                .iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
         }
         Ir::Digest(d) => {
             out.push(DIGEST);
@@ -235,7 +243,11 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             put_bytes(out, b);
         }
         Value::List(items) | Value::Struct(items) => {
-            out.push(if matches!(value, Value::List(_)) { 6 } else { 8 });
+            out.push(if matches!(value, Value::List(_)) {
+                6
+            } else {
+                8
+            });
             put_len(out, items.len());
             items.iter().for_each(|v| encode_value(v, out));
         }
@@ -257,11 +269,17 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn error(&self, reason: impl Into<String>) -> DecodeError {
-        DecodeError { offset: self.pos, reason: reason.into() }
+        DecodeError {
+            offset: self.pos,
+            reason: reason.into(),
+        }
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).filter(|end| *end <= self.bytes.len());
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len());
         let end = end.ok_or_else(|| self.error(format!("needs {n} more bytes")))?;
         let slice = &self.bytes[self.pos..end];
         self.pos = end;
@@ -308,8 +326,10 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<String, DecodeError> {
         let at = self.pos;
         let bytes = self.bytes()?;
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| DecodeError { offset: at, reason: "invalid UTF-8".into() })
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError {
+            offset: at,
+            reason: "invalid UTF-8".into(),
+        })
     }
 }
 
@@ -330,10 +350,15 @@ fn decode_shaped(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, Decod
                 EMPTY => Ok(Ir::Empty),
                 ELEMENTS => {
                     let n = r.len(1)?;
-                    let states = (0..n).map(|_| decode_leaf(part, r)).collect::<Result<_, _>>()?;
+                    let states = (0..n)
+                        .map(|_| decode_leaf(part, r))
+                        .collect::<Result<_, _>>()?;
                     Ok(Ir::Elements(states))
                 }
-                tag => Err(DecodeError { offset: at, reason: format!("tag {tag} is not elementWise") }),
+                tag => Err(DecodeError {
+                    offset: at,
+                    reason: format!("tag {tag} is not elementWise"),
+                }),
             }
         }
         _ => decode_leaf(part, r),
@@ -356,7 +381,10 @@ fn decode_keyed(
             }
             Ok(Ir::Keyed(map))
         }
-        tag => Err(DecodeError { offset: at, reason: format!("tag {tag} is not a keyed state") }),
+        tag => Err(DecodeError {
+            offset: at,
+            reason: format!("tag {tag} is not a keyed state"),
+        }),
     }
 }
 
@@ -399,14 +427,29 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
             reason: format!("tag {tag} is not a state of {}", part.operation()),
         });
     }
-    let sketch_error = |e: datasketches::error::Error| DecodeError { offset: at, reason: e.to_string() };
+    let sketch_error = |e: datasketches::error::Error| DecodeError {
+        offset: at,
+        reason: e.to_string(),
+    };
     Ok(match tag {
         LONG => Ir::Long(r.i64()?),
         DOUBLE => Ir::Double(r.f64()?),
         STR => Ir::Str(r.string()?),
-        AVERAGE => Ir::Average { sum: r.f64()?, count: r.i64()? },
-        MOMENTS => Ir::Moments(Moments { n: r.f64()?, mean: r.f64()?, m2: r.f64()?, m3: r.f64()?, m4: r.f64()? }),
-        TIMED => Ir::Timed { ts: r.i64()?, value: decode_value(r, element, 0)? },
+        AVERAGE => Ir::Average {
+            sum: r.f64()?,
+            count: r.i64()?,
+        },
+        MOMENTS => Ir::Moments(Moments {
+            n: r.f64()?,
+            mean: r.f64()?,
+            m2: r.f64()?,
+            m3: r.f64()?,
+            m4: r.f64()?,
+        }),
+        TIMED => Ir::Timed {
+            ts: r.i64()?,
+            value: decode_value(r, element, 0)?,
+        },
         TIMED_LIST => {
             let n = r.len(9)?;
             let list = (0..n)
@@ -416,7 +459,11 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
         }
         RANKED => {
             let n = r.len(1)?;
-            Ir::Ranked((0..n).map(|_| decode_value(r, element, 0)).collect::<Result<_, _>>()?)
+            Ir::Ranked(
+                (0..n)
+                    .map(|_| decode_value(r, element, 0))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         DISTINCT => {
             let n = r.len(5)?;
@@ -428,7 +475,12 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
                     1 => DistinctItem::Double(r.u64()?),
                     2 => DistinctItem::Str(r.string()?.into()),
                     3 => DistinctItem::Bytes(r.bytes()?.into()),
-                    t => return Err(DecodeError { offset: item_at, reason: format!("distinct item tag {t}") }),
+                    t => {
+                        return Err(DecodeError {
+                            offset: item_at,
+                            reason: format!("distinct item tag {t}"),
+                        })
+                    }
                 };
                 set.insert(item);
             }
@@ -438,22 +490,39 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
             let sketch = CpcSketch::deserialize(r.bytes()?).map_err(sketch_error)?;
             if let Kernel::ApproxUniqueCount { lg_k } = kernel {
                 if sketch.lg_k() != *lg_k {
-                    return Err(DecodeError { offset: at, reason: format!("sketch lgK {} is not {lg_k}", sketch.lg_k()) });
+                    return Err(DecodeError {
+                        offset: at,
+                        reason: format!("sketch lgK {} is not {lg_k}", sketch.lg_k()),
+                    });
                 }
             }
             Ir::Cpc(Box::new(sketch))
         }
         EXACT => {
             let n = r.len(4)?;
-            Ir::Exact((0..n).map(|_| Ok(f32::from_le_bytes(r.array()?))).collect::<Result<_, DecodeError>>()?)
+            Ir::Exact(
+                (0..n)
+                    .map(|_| Ok(f32::from_le_bytes(r.array()?)))
+                    .collect::<Result<_, DecodeError>>()?,
+            )
         }
-        DIGEST => Ir::Digest(Box::new(TDigestMut::deserialize(r.bytes()?).map_err(sketch_error)?)),
+        DIGEST => Ir::Digest(Box::new(
+            TDigestMut::deserialize(r.bytes()?).map_err(sketch_error)?,
+        )),
         COUNTS => Ir::Counts(decode_counts(r)?),
         FREQUENT => {
             let offset = r.i64()?;
-            Ir::Frequent { counts: decode_counts(r)?, offset }
+            Ir::Frequent {
+                counts: decode_counts(r)?,
+                offset,
+            }
         }
-        _ => return Err(DecodeError { offset: at, reason: format!("unknown tag {tag}") }),
+        _ => {
+            return Err(DecodeError {
+                offset: at,
+                reason: format!("unknown tag {tag}"),
+            })
+        }
     })
 }
 
@@ -464,7 +533,10 @@ fn decode_counts(r: &mut Reader<'_>) -> Result<BTreeMap<String, i64>, DecodeErro
         let at = r.pos;
         let key = r.string()?;
         if counts.insert(key, r.i64()?).is_some() {
-            return Err(DecodeError { offset: at, reason: "duplicate key".into() });
+            return Err(DecodeError {
+                offset: at,
+                reason: "duplicate key".into(),
+            });
         }
     }
     Ok(counts)
@@ -476,7 +548,10 @@ fn decode_value(r: &mut Reader<'_>, t: &DataType, depth: usize) -> Result<Value,
     if depth > MAX_VALUE_DEPTH {
         return Err(r.error("values nested too deeply"));
     }
-    let mismatch = |tag: u8| DecodeError { offset: at, reason: format!("value tag {tag} is not a {t}") };
+    let mismatch = |tag: u8| DecodeError {
+        offset: at,
+        reason: format!("value tag {tag} is not a {t}"),
+    };
     let tag = r.u8()?;
     Ok(match (tag, t) {
         (0, _) => Value::Null,
@@ -487,22 +562,37 @@ fn decode_value(r: &mut Reader<'_>, t: &DataType, depth: usize) -> Result<Value,
         (5, DataType::Binary) => Value::Binary(r.bytes()?.to_vec()),
         (6, DataType::List(element)) => {
             let n = r.len(1)?;
-            Value::List((0..n).map(|_| decode_value(r, element, depth + 1)).collect::<Result<_, _>>()?)
+            Value::List(
+                (0..n)
+                    .map(|_| decode_value(r, element, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         (7, DataType::Map(key, value)) => {
             let n = r.len(2)?;
             let entries = (0..n)
-                .map(|_| Ok((decode_value(r, key, depth + 1)?, decode_value(r, value, depth + 1)?)))
+                .map(|_| {
+                    Ok((
+                        decode_value(r, key, depth + 1)?,
+                        decode_value(r, value, depth + 1)?,
+                    ))
+                })
                 .collect::<Result<_, DecodeError>>()?;
             Value::map(entries)
         }
         (8, DataType::Struct(fields)) => {
             let n = r.len(1)?;
             if n != fields.len() {
-                return Err(DecodeError { offset: at, reason: format!("struct of {n} fields, expected {}", fields.len()) });
+                return Err(DecodeError {
+                    offset: at,
+                    reason: format!("struct of {n} fields, expected {}", fields.len()),
+                });
             }
             Value::Struct(
-                fields.iter().map(|(_, ft)| decode_value(r, ft, depth + 1)).collect::<Result<_, _>>()?,
+                fields
+                    .iter()
+                    .map(|(_, ft)| decode_value(r, ft, depth + 1))
+                    .collect::<Result<_, _>>()?,
             )
         }
         (tag, _) => return Err(mismatch(tag)),

@@ -68,7 +68,11 @@ impl Hash for StableBytes<'_> {
 }
 
 /// APPROX_UNIQUE_COUNT: INT and SHORT hash as LONG, FLOAT as DOUBLE (R-OP-APPROXUNIQUE).
-pub fn approx_distinct_update(ir: &mut Ir, x: Scalar<'_>, lg_k: u8) -> Result<(), AggregationError> {
+pub fn approx_distinct_update(
+    ir: &mut Ir,
+    x: Scalar<'_>,
+    lg_k: u8,
+) -> Result<(), AggregationError> {
     if matches!(ir, Ir::Empty) {
         let sketch = CpcSketch::new(lg_k).map_err(|e| AggregationError::Merge(e.to_string()))?;
         *ir = Ir::Cpc(Box::new(sketch));

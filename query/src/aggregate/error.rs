@@ -9,7 +9,11 @@ pub enum AggregationError {
     TemporalInput { column: String, data_type: String },
     /// R-AGG-2: any other input type the operation does not accept.
     #[error("{column}: {data_type} is incompatible with {operation}")]
-    IncompatibleType { column: String, data_type: String, operation: &'static str },
+    IncompatibleType {
+        column: String,
+        data_type: String,
+        operation: &'static str,
+    },
     /// R-AGG-5.
     #[error("{column}: Bucketing over map columns is currently unsupported")]
     BucketOverMap { column: String },
@@ -18,7 +22,10 @@ pub enum AggregationError {
     BucketNotString { column: String, data_type: String },
     /// R-AGG-7.
     #[error("{column}: elementWise {reason}")]
-    ElementWise { column: String, reason: &'static str },
+    ElementWise {
+        column: String,
+        reason: &'static str,
+    },
     /// R-AGG-7: a null element in an elementWise input.
     #[error("Null values are not allowed within tensors")]
     NullInTensor,
@@ -41,13 +48,21 @@ pub enum AggregationError {
     UnsupportedArrowType { column: String, data_type: String },
     /// A column whose Arrow type changed since the aggregation was set up.
     #[error("column {column} changed type: expected {expected}, found {found}")]
-    ColumnTypeChanged { column: String, expected: String, found: String },
+    ColumnTypeChanged {
+        column: String,
+        expected: String,
+        found: String,
+    },
     /// Two states that cannot be merged (different sketch parameters).
     #[error("cannot merge states: {0}")]
     Merge(String),
     /// An error in one aggregation of a config: names the config and the field path.
     #[error("config {config}, {path}: {source}")]
-    InConfig { config: String, path: String, source: Box<AggregationError> },
+    InConfig {
+        config: String,
+        path: String,
+        source: Box<AggregationError>,
+    },
     /// The GroupBy has no aggregations to fold.
     #[error("group-by {0} has no aggregations")]
     NoAggregations(String),

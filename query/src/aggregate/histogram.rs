@@ -48,7 +48,7 @@ pub fn histogram_finalize(counts: &BTreeMap<String, i64>, k: usize) -> Value {
     let mut entries: Vec<(&String, i64)> = counts.iter().map(|(key, c)| (key, *c)).collect();
     if k > 0 && entries.len() > k {
         // Stable sort over key-ordered entries: count descending, then key ascending.
-        entries.sort_by(|a, b| b.1.cmp(&a.1));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.1));
         entries.truncate(k);
     }
     let entries = entries
@@ -61,7 +61,9 @@ pub fn histogram_finalize(counts: &BTreeMap<String, i64>, k: usize) -> Value {
 /// (R-OP-APPROXHIST).
 pub fn frequent_capacity(k: i64) -> usize {
     let k = usize::try_from(k.max(2)).unwrap_or(usize::MAX);
-    k.checked_next_power_of_two().unwrap_or(1 << 30).min(1 << 26)
+    k.checked_next_power_of_two()
+        .unwrap_or(1 << 30)
+        .min(1 << 26)
 }
 
 /// APPROX_HISTOGRAM_K: a mergeable Misra–Gries summary (Agarwal et al., "Mergeable
@@ -103,7 +105,13 @@ pub fn approx_histogram_merge(a: &mut Ir, b: &Ir, k: i64) -> bool {
     match (&mut *a, b) {
         (_, Ir::Empty) => {}
         (Ir::Empty, _) => *a = b.clone(),
-        (Ir::Frequent { counts, offset }, Ir::Frequent { counts: other, offset: other_offset }) => {
+        (
+            Ir::Frequent { counts, offset },
+            Ir::Frequent {
+                counts: other,
+                offset: other_offset,
+            },
+        ) => {
             for (key, count) in other {
                 add_count(counts, key, *count);
             }
@@ -118,7 +126,9 @@ pub fn approx_histogram_merge(a: &mut Ir, b: &Ir, k: i64) -> bool {
 /// Up to k items with the highest estimates (count + offset), ties by key ascending (Decision);
 /// only items whose lower bound (their counter) exceeds the error bound (no false positives).
 pub fn approx_histogram_finalize(ir: &Ir, k: i64) -> Value {
-    let Ir::Frequent { counts, offset } = ir else { return Value::Null };
+    let Ir::Frequent { counts, offset } = ir else {
+        return Value::Null;
+    };
     let k = usize::try_from(k).unwrap_or(0);
     let mut entries: Vec<(&String, i64)> = counts
         .iter()
@@ -126,9 +136,11 @@ pub fn approx_histogram_finalize(ir: &Ir, k: i64) -> Value {
         .map(|(key, c)| (key, c.saturating_add(*offset)))
         .collect();
     // Stable over key order: estimate descending, then key ascending.
-    entries.sort_by(|a, b| b.1.cmp(&a.1));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.1));
     entries.truncate(k);
-    let entries = entries.into_iter().map(|(key, c)| (Value::String(key.clone()), Value::Long(c)));
+    let entries = entries
+        .into_iter()
+        .map(|(key, c)| (Value::String(key.clone()), Value::Long(c)));
     Value::map(entries.collect())
 }
 
@@ -154,7 +166,10 @@ mod tests {
         let mut ir = Ir::Empty;
         histogram_update(&mut ir, "a", -1);
         let Ir::Counts(counts) = &ir else { panic!() };
-        assert_eq!(histogram_finalize(counts, 0), Value::map(vec![("a".into(), (-1).into())]));
+        assert_eq!(
+            histogram_finalize(counts, 0),
+            Value::map(vec![("a".into(), (-1).into())])
+        );
         histogram_update(&mut ir, "a", 1);
         let Ir::Counts(counts) = &ir else { panic!() };
         assert_eq!(histogram_finalize(counts, 0), Value::map(vec![]));
@@ -176,7 +191,9 @@ mod tests {
         for key in ["a", "a", "a", "b", "b", "c"] {
             approx_histogram_update(&mut ir, key, 2);
         }
-        let Ir::Frequent { counts, offset } = &ir else { panic!() };
+        let Ir::Frequent { counts, offset } = &ir else {
+            panic!()
+        };
         assert_eq!(*offset, 1);
         assert_eq!(counts.get("a"), Some(&2));
         assert_eq!(counts.get("b"), Some(&1));

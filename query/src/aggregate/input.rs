@@ -1,6 +1,7 @@
 //! Reading aggregation inputs from Arrow columns. Plain scalar columns take a typed,
 //! allocation-free path; nested columns go through [`value_at`].
 
+use arrow::array::PrimitiveArray;
 use arrow::array::{
     Array, AsArray, BinaryArray, BooleanArray, LargeBinaryArray, LargeStringArray, StringArray,
     StringViewArray,
@@ -8,7 +9,6 @@ use arrow::array::{
 use arrow::datatypes::{
     DataType as ArrowType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
 };
-use arrow::array::PrimitiveArray;
 
 use super::Scalar;
 use crate::value::value_at;
@@ -44,12 +44,16 @@ impl<'a> ColumnReader<'a> {
             ArrowType::Float32 => Self::Float32(array.as_primitive()),
             ArrowType::Float64 => Self::Float64(array.as_primitive()),
             ArrowType::Utf8 => any.downcast_ref().map_or(Self::Nested(array), Self::Utf8),
-            ArrowType::LargeUtf8 => any.downcast_ref().map_or(Self::Nested(array), Self::LargeUtf8),
-            ArrowType::Utf8View => any.downcast_ref().map_or(Self::Nested(array), Self::Utf8View),
+            ArrowType::LargeUtf8 => any
+                .downcast_ref()
+                .map_or(Self::Nested(array), Self::LargeUtf8),
+            ArrowType::Utf8View => any
+                .downcast_ref()
+                .map_or(Self::Nested(array), Self::Utf8View),
             ArrowType::Binary => any.downcast_ref().map_or(Self::Nested(array), Self::Binary),
-            ArrowType::LargeBinary => {
-                any.downcast_ref().map_or(Self::Nested(array), Self::LargeBinary)
-            }
+            ArrowType::LargeBinary => any
+                .downcast_ref()
+                .map_or(Self::Nested(array), Self::LargeBinary),
             _ => Self::Nested(array),
         }
     }

@@ -45,7 +45,10 @@ pub enum Ir {
     /// HISTOGRAM: exact counts.
     Counts(BTreeMap<String, i64>),
     /// APPROX_HISTOGRAM_K: a Misra–Gries summary, its counters and their total decrement.
-    Frequent { counts: BTreeMap<String, i64>, offset: i64 },
+    Frequent {
+        counts: BTreeMap<String, i64>,
+        offset: i64,
+    },
     /// One state per bucket value (R-AGG-8) or per map key (R-AGG-5).
     Keyed(BTreeMap<String, Ir>),
     /// One state per list position (R-AGG-7, elementWise).

@@ -44,7 +44,10 @@ pub enum Kernel {
 
 impl Kernel {
     pub fn is_deletable(&self) -> bool {
-        matches!(self, Kernel::Count | Kernel::Sum { .. } | Kernel::Average | Kernel::Histogram(_))
+        matches!(
+            self,
+            Kernel::Count | Kernel::Sum { .. } | Kernel::Average | Kernel::Histogram(_)
+        )
     }
 
     /// Folds one non-null scalar element.
@@ -154,7 +157,9 @@ impl Kernel {
         if merged {
             Ok(())
         } else {
-            Err(AggregationError::Merge(format!("{a:?} and {b:?} are different kinds of state")))
+            Err(AggregationError::Merge(format!(
+                "{a:?} and {b:?} are different kinds of state"
+            )))
         }
     }
 

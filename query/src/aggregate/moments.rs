@@ -21,7 +21,13 @@ pub enum Moment {
 
 impl Moments {
     pub fn of(x: f64) -> Self {
-        Moments { n: 1.0, mean: x, m2: 0.0, m3: 0.0, m4: 0.0 }
+        Moments {
+            n: 1.0,
+            mean: x,
+            m2: 0.0,
+            m3: 0.0,
+            m4: 0.0,
+        }
     }
 
     /// Folds one input (the merge with a single-element state, simplified).
@@ -99,7 +105,10 @@ mod tests {
         for x in [1.0, 2.0, 3.0, 10.0] {
             m.update(x);
         }
-        assert!(close(m.m2, 50.0) && close(m.m3, 180.0) && close(m.m4, 1394.0), "{m:?}");
+        assert!(
+            close(m.m2, 50.0) && close(m.m3, 180.0) && close(m.m4, 1394.0),
+            "{m:?}"
+        );
         assert!(close(m.finalize(Moment::Variance), 12.5));
         assert!(close(m.finalize(Moment::Skew), 1.0182337649086284));
         assert!(close(m.finalize(Moment::Kurtosis), -0.7696));
@@ -114,7 +123,12 @@ mod tests {
         xs[..3].iter().for_each(|x| a.update(*x));
         xs[3..].iter().for_each(|x| b.update(*x));
         a.merge(&b);
-        for (x, y) in [(a.m2, whole.m2), (a.m3, whole.m3), (a.m4, whole.m4), (a.mean, whole.mean)] {
+        for (x, y) in [
+            (a.m2, whole.m2),
+            (a.m3, whole.m3),
+            (a.m4, whole.m4),
+            (a.mean, whole.mean),
+        ] {
             assert!(close(x, y), "{x} vs {y}");
         }
     }

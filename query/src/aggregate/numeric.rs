@@ -44,7 +44,12 @@ pub fn average_update(ir: &mut Ir, x: Scalar<'_>, sign: i64) {
     let Some(v) = x.as_f64() else { return };
     let v = if sign < 0 { -v } else { v };
     match ir {
-        Ir::Empty => *ir = Ir::Average { sum: v, count: sign },
+        Ir::Empty => {
+            *ir = Ir::Average {
+                sum: v,
+                count: sign,
+            }
+        }
         Ir::Average { sum, count } => {
             *sum += v;
             *count += sign;
@@ -60,11 +65,7 @@ pub fn extreme_update(ir: &mut Ir, x: Scalar<'_>, want: Ordering) {
         (Ir::Empty, Scalar::Long(v)) => *ir = Ir::Long(v),
         (Ir::Empty, Scalar::Double(v)) => *ir = Ir::Double(v),
         (Ir::Empty, Scalar::Str(v)) => *ir = Ir::Str(v.to_owned()),
-        (Ir::Long(cur), Scalar::Long(v)) => {
-            if v.cmp(cur) == want {
-                *cur = v;
-            }
-        }
+        (Ir::Long(cur), Scalar::Long(v)) if v.cmp(cur) == want => *cur = v,
         (Ir::Double(cur), Scalar::Double(v)) => {
             if cur.is_nan() {
                 return;
@@ -73,11 +74,7 @@ pub fn extreme_update(ir: &mut Ir, x: Scalar<'_>, want: Ordering) {
                 *cur = v;
             }
         }
-        (Ir::Str(cur), Scalar::Str(v)) => {
-            if str_cmp_utf16(v, cur) == want {
-                v.clone_into(cur);
-            }
-        }
+        (Ir::Str(cur), Scalar::Str(v)) if str_cmp_utf16(v, cur) == want => v.clone_into(cur),
         _ => {}
     }
 }

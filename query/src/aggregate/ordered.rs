@@ -37,7 +37,10 @@ fn cmp_timed(a: &(i64, Value), b: &(i64, Value)) -> Ordering {
 pub fn timed_update(ir: &mut Ir, value: Value, ts: i64, keep: Keep) {
     match ir {
         Ir::Empty => *ir = Ir::Timed { ts, value },
-        Ir::Timed { ts: cur_ts, value: cur } => {
+        Ir::Timed {
+            ts: cur_ts,
+            value: cur,
+        } => {
             let ord = ts.cmp(cur_ts).then_with(|| canonical_cmp(&value, cur));
             if keep.better(ord) == Ordering::Greater {
                 *cur_ts = ts;

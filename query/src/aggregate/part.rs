@@ -82,8 +82,13 @@ impl AggregationPart {
                 });
             }
         }
-        let (shape, element_type) = shape_of(operation, input_type, args.element_wise)
-            .map_err(|reason| AggregationError::ElementWise { column: column(), reason })?;
+        let (shape, element_type) =
+            shape_of(operation, input_type, args.element_wise).map_err(|reason| {
+                AggregationError::ElementWise {
+                    column: column(),
+                    reason,
+                }
+            })?;
         if args.element_wise && bucket.is_some() {
             return Err(AggregationError::ElementWise {
                 column: column(),
@@ -181,7 +186,9 @@ impl AggregationPart {
             return self.apply_shaped(ir, input, ts, delete);
         }
         let Some(bucket) = bucket else { return Ok(()) };
-        with_keyed_entry(ir, bucket, |inner| self.apply_shaped(inner, input, ts, delete))
+        with_keyed_entry(ir, bucket, |inner| {
+            self.apply_shaped(inner, input, ts, delete)
+        })
     }
 
     fn apply_shaped(
@@ -211,9 +218,10 @@ impl AggregationPart {
                 None => fold(ir, Scalar::Bool(true)),
             },
             (Shape::Whole, value) => kernel.update_whole(ir, value.clone(), ts),
-            (Shape::Flatten, Value::List(items)) => {
-                items.iter().filter_map(Scalar::from_value).try_for_each(|x| fold(ir, x))
-            }
+            (Shape::Flatten, Value::List(items)) => items
+                .iter()
+                .filter_map(Scalar::from_value)
+                .try_for_each(|x| fold(ir, x)),
             (Shape::PerKey, Value::Map(entries)) => {
                 for (key, value) in entries {
                     if let (Value::String(key), Some(x)) = (key, Scalar::from_value(value)) {
@@ -229,7 +237,9 @@ impl AggregationPart {
                 if ir.is_empty() {
                     *ir = Ir::Elements(vec![Ir::Empty; items.len()]);
                 }
-                let Ir::Elements(states) = ir else { return Ok(()) };
+                let Ir::Elements(states) = ir else {
+                    return Ok(());
+                };
                 if states.len() != items.len() {
                     return Err(AggregationError::TensorDimensions {
                         expected: states.len(),
@@ -248,7 +258,12 @@ impl AggregationPart {
     }
 
     /// Folds one scalar element of a plain, unbucketed column: the allocation-free fast path.
-    pub(crate) fn update_scalar(&self, ir: &mut Ir, x: Scalar<'_>, ts: i64) -> Result<(), AggregationError> {
+    pub(crate) fn update_scalar(
+        &self,
+        ir: &mut Ir,
+        x: Scalar<'_>,
+        ts: i64,
+    ) -> Result<(), AggregationError> {
         self.kernel.update(ir, x, ts)
     }
 
@@ -269,14 +284,17 @@ impl AggregationPart {
                     *a = b.clone();
                     Ok(())
                 }
-                (Ir::Elements(x), Ir::Elements(y)) if x.len() == y.len() => {
-                    x.iter_mut().zip(y).try_for_each(|(p, q)| self.kernel.merge(p, q))
-                }
+                (Ir::Elements(x), Ir::Elements(y)) if x.len() == y.len() => x
+                    .iter_mut()
+                    .zip(y)
+                    .try_for_each(|(p, q)| self.kernel.merge(p, q)),
                 (Ir::Elements(x), Ir::Elements(y)) => Err(AggregationError::TensorDimensions {
                     expected: x.len(),
                     found: y.len(),
                 }),
-                _ => Err(AggregationError::Merge("expected elementWise states".into())),
+                _ => Err(AggregationError::Merge(
+                    "expected elementWise states".into(),
+                )),
             },
             _ => self.kernel.merge(a, b),
         }
@@ -300,7 +318,10 @@ impl AggregationPart {
         }
         let value = self.finalize_shaped(ir);
         match value {
-            Value::Double(v) if !v.is_finite() && matches!(self.shape, Shape::Plain | Shape::Flatten | Shape::Whole) => {
+            Value::Double(v)
+                if !v.is_finite()
+                    && matches!(self.shape, Shape::Plain | Shape::Flatten | Shape::Whole) =>
+            {
                 Value::Null
             }
             other => other,
@@ -432,7 +453,13 @@ fn kernel_for(
     };
     let k_in = |default: Option<i64>, min: i64, max: i64| -> Result<i64, AggregationError> {
         let k = args.k.or(default).ok_or_else(|| {
-            argument("k", format!("k needs to be specified in the argMap for {} type", operation.name()))
+            argument(
+                "k",
+                format!(
+                    "k needs to be specified in the argMap for {} type",
+                    operation.name()
+                ),
+            )
         })?;
         if k < min || k > max {
             return Err(argument("k", format!("{k} is outside {min}..={max}")));
@@ -445,7 +472,9 @@ fn kernel_for(
     Ok(Some(match operation {
         Operation::Count => Kernel::Count,
         Operation::Sum => match element {
-            T::Int | T::Short | T::Long | T::Boolean if scalar_only => Kernel::Sum { floating: false },
+            T::Int | T::Short | T::Long | T::Boolean if scalar_only => {
+                Kernel::Sum { floating: false }
+            }
             T::Float | T::Double => Kernel::Sum { floating: true },
             _ => return Ok(None),
         },
@@ -472,14 +501,19 @@ fn kernel_for(
             Kernel::BoundedUniqueCount(k_in(Some(8), 0, MAX_K)? as usize)
         }
         Operation::ApproxUniqueCount if numeric || matches!(element, T::String | T::Binary) => {
-            Kernel::ApproxUniqueCount { lg_k: k_in(Some(8), 4, 26)? as u8 }
+            Kernel::ApproxUniqueCount {
+                lg_k: k_in(Some(8), 4, 26)? as u8,
+            }
         }
         Operation::ApproxPercentile if numeric => {
             let percentiles = args.percentiles.clone().unwrap_or_else(|| vec![0.5]);
             if let Some(p) = percentiles.iter().find(|p| !(0.0..=1.0).contains(*p)) {
                 return Err(argument("percentiles", format!("{p} is outside [0, 1]")));
             }
-            Kernel::ApproxPercentile { k: k_in(Some(128), 1, 65_535)? as u16, percentiles }
+            Kernel::ApproxPercentile {
+                k: k_in(Some(128), 1, 65_535)? as u16,
+                percentiles,
+            }
         }
         Operation::Histogram if *element == T::String => {
             Kernel::Histogram(k_in(Some(0), 0, MAX_K)? as usize)
@@ -491,7 +525,10 @@ fn kernel_for(
                 T::String => KeyFormat::String,
                 _ => KeyFormat::Integral,
             };
-            Kernel::ApproxHistogram { k: k_in(Some(8), i64::MIN, MAX_K)?, keys }
+            Kernel::ApproxHistogram {
+                k: k_in(Some(8), i64::MIN, MAX_K)?,
+                keys,
+            }
         }
         _ => return Ok(None),
     }))

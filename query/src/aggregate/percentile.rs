@@ -98,10 +98,16 @@ mod tests {
     /// R-OP-PCTL worked examples.
     #[test]
     fn exact_r_op_pctl() {
-        assert_eq!(run(&[1.0, 2.0, 3.0, 4.0], &[0.5]), Value::List(vec![3.0.into()]));
+        assert_eq!(
+            run(&[1.0, 2.0, 3.0, 4.0], &[0.5]),
+            Value::List(vec![3.0.into()])
+        );
         let got = run(&[5.0, 1.0, 4.0, 2.0, 3.0], &[0.5, 0.95]);
         assert_eq!(got, Value::List(vec![3.0.into(), 5.0.into()]));
         // 16777217 is not a float: it becomes 16777216.0.
-        assert_eq!(run(&[16_777_217.0], &[0.5]), Value::List(vec![16_777_216.0.into()]));
+        assert_eq!(
+            run(&[16_777_217.0], &[0.5]),
+            Value::List(vec![16_777_216.0.into()])
+        );
     }
 }

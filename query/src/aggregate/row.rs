@@ -42,7 +42,9 @@ impl RowAggregator {
         let column = |name: &str| -> Result<(usize, DataType), AggregationError> {
             let index = schema
                 .index_of(name)
-                .map_err(|_| AggregationError::MissingColumn { column: name.to_owned() })?;
+                .map_err(|_| AggregationError::MissingColumn {
+                    column: name.to_owned(),
+                })?;
             let arrow_type = schema.field(index).data_type();
             let data_type = DataType::from_arrow(arrow_type).ok_or_else(|| {
                 AggregationError::UnsupportedArrowType {
@@ -62,7 +64,8 @@ impl RowAggregator {
         let mut inputs = Vec::new();
         let mut part_keys: Vec<(usize, Option<String>)> = Vec::new();
         for (index, aggregation) in group_by.aggregations().iter().enumerate() {
-            let (input, input_type) = column(&aggregation.input_column).map_err(|e| in_config(index, e))?;
+            let (input, input_type) =
+                column(&aggregation.input_column).map_err(|e| in_config(index, e))?;
             let args = PartArgs {
                 k: aggregation.k().ok().flatten(),
                 percentiles: aggregation.percentiles(),
@@ -82,7 +85,9 @@ impl RowAggregator {
                     aggregation.operation,
                     &aggregation.input_column,
                     &input_type,
-                    bucket.map(String::as_str).zip(bucket_column.as_ref().map(|(_, t)| t)),
+                    bucket
+                        .map(String::as_str)
+                        .zip(bucket_column.as_ref().map(|(_, t)| t)),
                     &args,
                 )
                 .map_err(|e| in_config(index, e))?;
@@ -95,19 +100,34 @@ impl RowAggregator {
         let mut windows: Vec<Option<Window>> = Vec::new();
         let mut columns = Vec::new();
         for output in group_by.output_columns() {
-            let key = (output.aggregation.unwrap_or(usize::MAX), output.bucket.clone());
-            let Some(part) = part_keys.iter().position(|k| *k == key) else { continue };
+            let key = (
+                output.aggregation.unwrap_or(usize::MAX),
+                output.bucket.clone(),
+            );
+            let Some(part) = part_keys.iter().position(|k| *k == key) else {
+                continue;
+            };
             let window = match windows.iter().position(|w| *w == output.window) {
                 Some(i) => i,
                 None => {
-                    windows.push(output.window.clone());
+                    windows.push(output.window);
                     windows.len() - 1
                 }
             };
             let data_type = parts[part].output_type().clone();
-            columns.push(AggregateColumn { name: output.name, part, window, data_type });
+            columns.push(AggregateColumn {
+                name: output.name,
+                part,
+                window,
+                data_type,
+            });
         }
-        Ok(RowAggregator { parts, inputs, windows, columns })
+        Ok(RowAggregator {
+            parts,
+            inputs,
+            windows,
+            columns,
+        })
     }
 
     pub fn parts(&self) -> &[AggregationPart] {
@@ -125,7 +145,10 @@ impl RowAggregator {
 
     /// The Arrow fields of the output columns, in order.
     pub fn output_fields(&self) -> Vec<Field> {
-        self.columns.iter().map(|c| Field::new(&c.name, c.data_type.to_arrow(), true)).collect()
+        self.columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.data_type.to_arrow(), true))
+            .collect()
     }
 
     /// A fresh IR vector: one empty state per part.
@@ -215,10 +238,12 @@ impl RowAggregator {
     pub fn finalize(&self, per_window: &[&[Ir]]) -> Vec<Value> {
         self.columns
             .iter()
-            .map(|c| match per_window.get(c.window).and_then(|irs| irs.get(c.part)) {
-                Some(ir) => self.parts[c.part].finalize(ir),
-                None => Value::Null,
-            })
+            .map(
+                |c| match per_window.get(c.window).and_then(|irs| irs.get(c.part)) {
+                    Some(ir) => self.parts[c.part].finalize(ir),
+                    None => Value::Null,
+                },
+            )
             .collect()
     }
 

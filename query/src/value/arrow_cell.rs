@@ -27,12 +27,20 @@ pub fn value_at(array: &dyn Array, row: usize) -> Option<Value> {
         ArrowType::Utf8 => Value::String(string::<i32>(array, row)?),
         ArrowType::LargeUtf8 => Value::String(string::<i64>(array, row)?),
         ArrowType::Utf8View => Value::String(
-            array.as_any().downcast_ref::<StringViewArray>()?.value(row).to_owned(),
+            array
+                .as_any()
+                .downcast_ref::<StringViewArray>()?
+                .value(row)
+                .to_owned(),
         ),
         ArrowType::Binary => Value::Binary(binary::<i32>(array, row)?),
         ArrowType::LargeBinary => Value::Binary(binary::<i64>(array, row)?),
         ArrowType::BinaryView => Value::Binary(
-            array.as_any().downcast_ref::<BinaryViewArray>()?.value(row).to_vec(),
+            array
+                .as_any()
+                .downcast_ref::<BinaryViewArray>()?
+                .value(row)
+                .to_vec(),
         ),
         ArrowType::List(_) => list(array.as_any().downcast_ref::<GenericListArray<i32>>()?, row)?,
         ArrowType::LargeList(_) => {

@@ -12,7 +12,11 @@ pub fn jvm_double_string(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
     }
-    layout(&format!("{x:e}"), x == 0.0, x.abs() >= 1e-3 && x.abs() < 1e7)
+    layout(
+        &format!("{x:e}"),
+        x == 0.0,
+        x.abs() >= 1e-3 && x.abs() < 1e7,
+    )
 }
 
 /// `Float.toString(x)`.
@@ -23,7 +27,11 @@ pub fn jvm_float_string(x: f32) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
     }
-    layout(&format!("{x:e}"), x == 0.0, x.abs() >= 1e-3 && x.abs() < 1e7)
+    layout(
+        &format!("{x:e}"),
+        x == 0.0,
+        x.abs() >= 1e-3 && x.abs() < 1e7,
+    )
 }
 
 /// Lays out Rust's shortest scientific form (`-1.25e-7`) in the JVM's style.

@@ -84,10 +84,11 @@ fn cmp_long_double(x: i64, y: f64) -> Ordering {
         return Ordering::Less;
     }
     // Exact comparison of an i64 against a double, without rounding x.
-    if y >= 9.223_372_036_854_775_808e18 {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    if y >= TWO_POW_63 {
         return Ordering::Less;
     }
-    if y < -9.223_372_036_854_775_808e18 {
+    if y < -TWO_POW_63 {
         return Ordering::Greater;
     }
     let t = y.trunc();
@@ -115,7 +116,15 @@ mod tests {
 
     #[test]
     fn floats_follow_ieee_total_order_r_agg_11() {
-        let ordered = [f64::NEG_INFINITY, -1.0, -0.0, 0.0, 1.0, f64::INFINITY, f64::NAN];
+        let ordered = [
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            1.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
         for w in ordered.windows(2) {
             assert_eq!(cmp_f64(w[0], w[1]), Ordering::Less, "{} < {}", w[0], w[1]);
         }
@@ -126,7 +135,11 @@ mod tests {
     fn utf16_order_e_20() {
         // U+FF21 is one UTF-16 unit 0xFF21; U+1F600 is the pair 0xD83D 0xDE00, so it sorts first.
         assert_eq!(str_cmp_utf16("\u{FF21}", "😀"), Ordering::Greater);
-        assert_eq!("\u{FF21}".cmp("😀"), Ordering::Less, "byte order would differ");
+        assert_eq!(
+            "\u{FF21}".cmp("😀"),
+            Ordering::Less,
+            "byte order would differ"
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub fn close(a: &Value, b: &Value) -> bool {
         }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|((kp, vp), (kq, vq))| kp == kq && close(vp, vq))
+                && x.iter()
+                    .zip(y)
+                    .all(|((kp, vp), (kq, vq))| kp == kq && close(vp, vq))
         }
         _ => a == b,
     }
@@ -38,7 +40,14 @@ pub fn part(op: Operation, input: DataType) -> AggregationPart {
 }
 
 pub fn part_k(op: Operation, input: DataType, k: i64) -> AggregationPart {
-    part_with(op, input, PartArgs { k: Some(k), ..PartArgs::default() })
+    part_with(
+        op,
+        input,
+        PartArgs {
+            k: Some(k),
+            ..PartArgs::default()
+        },
+    )
 }
 
 pub fn part_with(op: Operation, input: DataType, args: PartArgs) -> AggregationPart {
@@ -60,7 +69,11 @@ pub fn fold_ir(part: &AggregationPart, rows: &[(i64, Value)]) -> Ir {
 
 /// Rows at ts 0, 1, 2, … holding `values`.
 pub fn rows(values: impl IntoIterator<Item = Value>) -> Vec<(i64, Value)> {
-    values.into_iter().enumerate().map(|(i, v)| (i as i64, v)).collect()
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i as i64, v))
+        .collect()
 }
 
 pub fn longs(xs: &[i64]) -> Vec<(i64, Value)> {
@@ -88,5 +101,10 @@ pub fn map_t(k: DataType, v: DataType) -> DataType {
 }
 
 pub fn map_of(entries: &[(&str, Value)]) -> Value {
-    Value::map(entries.iter().map(|(k, v)| (Value::from(*k), v.clone())).collect())
+    Value::map(
+        entries
+            .iter()
+            .map(|(k, v)| (Value::from(*k), v.clone()))
+            .collect(),
+    )
 }
