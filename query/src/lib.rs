@@ -24,6 +24,7 @@
 
 pub mod aggregate;
 pub mod config;
+pub mod expr;
 pub mod naming;
 mod types;
 pub mod value;
