@@ -24,8 +24,10 @@
 
 pub mod aggregate;
 pub mod config;
+pub mod derivation;
 pub mod expr;
 pub mod naming;
+pub mod source_query;
 mod types;
 pub mod value;
 
