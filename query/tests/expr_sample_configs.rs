@@ -221,9 +221,9 @@ fn join_derivations_evaluate_on_features_folded_from_the_samples() {
         .unwrap();
     let refunds = schema.index_of("r_shop_returns_v1_refund_sum_30d").unwrap();
     let spend = schema.index_of("shop_purchases_v1_price_sum_30d").unwrap();
-    for row in 0..users.len() {
-        let (r, s) = (columns[refunds][row].as_f64(), columns[spend][row].as_f64());
-        match (r, s) {
+    let pairs = columns[refunds].iter().zip(&columns[spend]);
+    for (row, (r, s)) in pairs.enumerate() {
+        match (r.as_f64(), s.as_f64()) {
             (Some(r), Some(s)) if s != 0.0 => assert_eq!(ratio.value(row), r / s),
             _ => assert!(arrow::array::Array::is_null(ratio, row)),
         }
