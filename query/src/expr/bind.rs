@@ -1,19 +1,26 @@
 //! Binding: sqlparser's AST → [`Bound`], resolving column names against an Arrow schema and
 //! applying Spark's implicit casts. Anything unsupported is an error here, at load time, never
 //! at run time (R-CFG-9).
+//!
+//! This file dispatches on the AST and binds names and function calls; operators are bound in
+//! [`super::bind_ops`], the special forms (CASE, constructors, element access, CAST, literals)
+//! in [`super::bind_forms`].
 
-use std::sync::Arc;
+use std::cell::Cell;
+use std::fmt::{self, Write};
 
-use arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, NullArray, StringArray,
-};
-use arrow::datatypes::{DataType as ArrowType, Schema, TimeUnit};
-use sqlparser::ast::{self, BinaryOperator, Expr, UnaryOperator, Value};
+use arrow::datatypes::{DataType as ArrowType, Schema};
+use sqlparser::ast::{self, CeilFloorKind, DateTimeField, Expr, TrimWhereField, UnaryOperator};
 
-use super::bound::{ArithmeticOp, Bound, CompareOp};
-use super::coerce::{comparison_type, is_numeric, is_string, type_name, wider_numeric};
+use super::bind_forms as forms;
+use super::bind_ops as ops;
+use super::bound::Bound;
+use super::cast::can_cast;
+use super::coerce::type_name;
 use super::error::did_you_mean;
 use super::functions;
+
+pub use super::bind_forms::{literal, sql_type};
 
 /// Functions Spark evaluates differently on every call; rejected so results are reproducible.
 const NON_DETERMINISTIC: &[&str] = &[
@@ -22,43 +29,202 @@ const NON_DETERMINISTIC: &[&str] = &[
     "NOW",
     "RAND",
     "RANDN",
+    "RANDOM",
     "UUID",
+    "SHUFFLE",
     "CURRENT_TIMEZONE",
     "LOCALTIMESTAMP",
+    "MONOTONICALLY_INCREASING_ID",
+    "SPARK_PARTITION_ID",
+    "INPUT_FILE_NAME",
 ];
+
+/// Deepest expression tree bound: deeper trees (`a + b + c + ...` with hundreds of terms) are
+/// rejected so binding, evaluation and dropping stay within a thread's stack.
+pub const MAX_BIND_DEPTH: usize = 256;
 
 /// Binds expressions against one schema.
 pub struct Binder<'a> {
-    pub schema: &'a Schema,
+    schema: &'a Schema,
+    depth: Cell<usize>,
 }
 
 pub type BindResult = Result<Bound, String>;
 
-impl Binder<'_> {
+impl<'a> Binder<'a> {
+    pub fn new(schema: &'a Schema) -> Self {
+        Binder {
+            schema,
+            depth: Cell::new(0),
+        }
+    }
+
     pub fn bind(&self, expr: &Expr) -> BindResult {
+        let depth = self.depth.get() + 1;
+        if depth > MAX_BIND_DEPTH {
+            return Err(format!(
+                "expression nested more than {MAX_BIND_DEPTH} levels deep"
+            ));
+        }
+        self.depth.set(depth);
+        let bound = self.bind_node(expr);
+        self.depth.set(depth - 1);
+        bound
+    }
+
+    fn bind_node(&self, expr: &Expr) -> BindResult {
         match expr {
-            Expr::Identifier(ident) => self.column(&ident.value),
-            Expr::CompoundIdentifier(parts) if parts.len() == 1 => self.column(&parts[0].value),
+            Expr::Identifier(ident) => self.identifier(ident),
+            Expr::CompoundIdentifier(parts) if parts.len() == 1 => self.identifier(&parts[0]),
+            Expr::CompoundIdentifier(parts) => Err(format!(
+                "unsupported qualified name {} (table qualifiers and struct fields are not \
+                 supported)",
+                parts
+                    .iter()
+                    .map(|p| p.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            )),
             Expr::Value(value) => literal(&value.value),
             Expr::Nested(inner) => self.bind(inner),
             Expr::UnaryOp { op, expr } => self.unary(*op, expr),
-            Expr::BinaryOp { left, op, right } => self.binary(left, op, right),
-            Expr::IsNull(inner) => Ok(Bound::IsNull {
-                input: Box::new(self.bind(inner)?),
-                negated: false,
-            }),
-            Expr::IsNotNull(inner) => Ok(Bound::IsNull {
-                input: Box::new(self.bind(inner)?),
-                negated: true,
-            }),
+            Expr::BinaryOp { left, op, right } => ops::binary(self, left, op, right),
+            Expr::IsNull(inner) => ops::is_null(self.bind(inner)?, false),
+            Expr::IsNotNull(inner) => ops::is_null(self.bind(inner)?, true),
+            Expr::IsUnknown(inner) => ops::is_null(
+                ops::boolean_operand(self.bind(inner)?, "IS UNKNOWN")?,
+                false,
+            ),
+            Expr::IsNotUnknown(inner) => ops::is_null(
+                ops::boolean_operand(self.bind(inner)?, "IS NOT UNKNOWN")?,
+                true,
+            ),
+            Expr::IsTrue(inner) => ops::is_boolean(self.bind(inner)?, true, false),
+            Expr::IsNotTrue(inner) => ops::is_boolean(self.bind(inner)?, true, true),
+            Expr::IsFalse(inner) => ops::is_boolean(self.bind(inner)?, false, false),
+            Expr::IsNotFalse(inner) => ops::is_boolean(self.bind(inner)?, false, true),
+            Expr::IsDistinctFrom(l, r) => Ok(Bound::Not(Box::new(ops::null_safe_equal(
+                self.bind(l)?,
+                self.bind(r)?,
+            )?))),
+            Expr::IsNotDistinctFrom(l, r) => ops::null_safe_equal(self.bind(l)?, self.bind(r)?),
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => ops::in_list(self, expr, list, *negated),
+            Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => ops::between(self, expr, low, high, *negated),
+            Expr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => ops::like(
+                self,
+                expr,
+                pattern,
+                escape_char.as_deref(),
+                *negated,
+                *any,
+                false,
+            ),
+            Expr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => ops::like(
+                self,
+                expr,
+                pattern,
+                escape_char.as_deref(),
+                *negated,
+                *any,
+                true,
+            ),
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => forms::case(self, operand.as_deref(), conditions, else_result.as_deref()),
             Expr::Cast {
-                expr, data_type, ..
+                expr,
+                data_type,
+                format,
+                ..
             } => {
-                let to = sql_type(data_type)?;
-                Ok(cast(self.bind(expr)?, &to))
+                if format.is_some() {
+                    return Err("CAST ... FORMAT is not supported".into());
+                }
+                explicit_cast(self.bind(expr)?, &sql_type(data_type)?)
+            }
+            Expr::TypedString(typed) => forms::typed_literal(typed),
+            Expr::Array(array) => forms::make_array(self.bind_all(&array.elem)?),
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                forms::access(self, self.bind(root)?, access_chain)
             }
             Expr::Function(function) => self.function(function),
+            Expr::Ceil { expr, field } => self.rounding("CEIL", expr, field),
+            Expr::Floor { expr, field } => self.rounding("FLOOR", expr, field),
+            Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let from = substring_from
+                    .as_deref()
+                    .ok_or("SUBSTRING needs a start position")?;
+                let mut args = vec![self.bind(expr)?, self.bind(from)?];
+                if let Some(length) = substring_for {
+                    args.push(self.bind(length)?);
+                }
+                self.call("SUBSTRING", args)
+            }
+            Expr::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                trim_characters,
+            } => {
+                if trim_what.is_some() || trim_characters.is_some() {
+                    return Err("TRIM with characters to remove is not supported".into());
+                }
+                let name = match trim_where {
+                    None | Some(TrimWhereField::Both) => "TRIM",
+                    Some(TrimWhereField::Leading) => "LTRIM",
+                    Some(TrimWhereField::Trailing) => "RTRIM",
+                };
+                self.call(name, vec![self.bind(expr)?])
+            }
+            Expr::Position { expr, r#in } => {
+                self.call("POSITION", vec![self.bind(expr)?, self.bind(r#in)?])
+            }
+            Expr::RLike { .. } => Err(
+                "RLIKE/REGEXP is not supported (Java and Rust regular expressions differ)".into(),
+            ),
             other => Err(format!("unsupported expression {}", describe(other))),
+        }
+    }
+
+    /// Binds each expression.
+    pub fn bind_all(&self, exprs: &[Expr]) -> Result<Vec<Bound>, String> {
+        exprs.iter().map(|e| self.bind(e)).collect()
+    }
+
+    fn identifier(&self, ident: &ast::Ident) -> BindResult {
+        match ident.quote_style {
+            // The tokenizer keeps a doubled backtick as written; Spark reads it as one.
+            Some('`') => self.column(&ident.value.replace("``", "`")),
+            _ => self.column(&ident.value),
         }
     }
 
@@ -90,41 +256,28 @@ impl Binder<'_> {
     }
 
     fn unary(&self, op: UnaryOperator, expr: &Expr) -> BindResult {
-        let input = self.bind(expr)?;
-        match op {
-            UnaryOperator::Plus => numeric_operand(input, "unary +"),
-            UnaryOperator::Minus => Ok(Bound::Negate(Box::new(numeric_operand(input, "unary -")?))),
-            UnaryOperator::Not => Ok(Bound::Not(Box::new(boolean_operand(input, "NOT")?))),
-            other => Err(format!("unsupported operator {other}")),
+        // `-2147483648` is one INT literal in Spark, not the negation of a BIGINT.
+        if let (UnaryOperator::Minus, Expr::Value(value)) = (op, expr) {
+            if let ast::Value::Number(text, long) = &value.value {
+                if !text.starts_with('-') {
+                    return literal(&ast::Value::Number(format!("-{text}"), *long));
+                }
+            }
         }
+        ops::unary(op, self.bind(expr)?)
     }
 
-    fn binary(&self, left: &Expr, op: &BinaryOperator, right: &Expr) -> BindResult {
-        let (l, r) = (self.bind(left)?, self.bind(right)?);
-        let arithmetic = |op: ArithmeticOp| arithmetic(op, l.clone(), r.clone());
-        let compare = |op: CompareOp| compare(op, l.clone(), r.clone());
-        match op {
-            BinaryOperator::Plus => arithmetic(ArithmeticOp::Add),
-            BinaryOperator::Minus => arithmetic(ArithmeticOp::Subtract),
-            BinaryOperator::Multiply => arithmetic(ArithmeticOp::Multiply),
-            BinaryOperator::Divide => arithmetic(ArithmeticOp::Divide),
-            BinaryOperator::Modulo => arithmetic(ArithmeticOp::Remainder),
-            BinaryOperator::Eq => compare(CompareOp::Eq),
-            BinaryOperator::NotEq => compare(CompareOp::NotEq),
-            BinaryOperator::Lt => compare(CompareOp::Lt),
-            BinaryOperator::LtEq => compare(CompareOp::LtEq),
-            BinaryOperator::Gt => compare(CompareOp::Gt),
-            BinaryOperator::GtEq => compare(CompareOp::GtEq),
-            BinaryOperator::And => Ok(Bound::And(
-                Box::new(boolean_operand(l, "AND")?),
-                Box::new(boolean_operand(r, "AND")?),
-            )),
-            BinaryOperator::Or => Ok(Bound::Or(
-                Box::new(boolean_operand(l, "OR")?),
-                Box::new(boolean_operand(r, "OR")?),
-            )),
-            other => Err(format!("unsupported operator {other}")),
+    /// `CEIL(x)`, `CEIL(x, scale)`; `CEIL(x TO unit)` is not supported.
+    fn rounding(&self, name: &str, expr: &Expr, field: &CeilFloorKind) -> BindResult {
+        let mut args = vec![self.bind(expr)?];
+        match field {
+            CeilFloorKind::DateTimeField(DateTimeField::NoDateTime) => {}
+            CeilFloorKind::Scale(scale) => args.push(literal(&scale.value)?),
+            CeilFloorKind::DateTimeField(unit) => {
+                return Err(format!("{name}(... TO {unit}) is not supported"))
+            }
         }
+        self.call(name, args)
     }
 
     fn function(&self, function: &ast::Function) -> BindResult {
@@ -132,7 +285,18 @@ impl Binder<'_> {
         if NON_DETERMINISTIC.contains(&name.as_str()) {
             return Err(format!("{name} is not deterministic and is not supported"));
         }
-        let def = functions::lookup(&name).ok_or_else(|| format!("unsupported function {name}"))?;
+        if function.filter.is_some()
+            || function.over.is_some()
+            || !function.within_group.is_empty()
+            || function.null_treatment.is_some()
+        {
+            return Err(format!(
+                "{name}: aggregate and window functions are not supported"
+            ));
+        }
+        if !matches!(function.parameters, ast::FunctionArguments::None) {
+            return Err(format!("{name}: parameterised functions are not supported"));
+        }
         let args = match &function.args {
             ast::FunctionArguments::None => Vec::new(),
             ast::FunctionArguments::List(list) => {
@@ -143,7 +307,10 @@ impl Binder<'_> {
                     .iter()
                     .map(|arg| match arg {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => self.bind(e),
-                        other => Err(format!("{name}: unsupported argument {other}")),
+                        other => Err(format!(
+                            "{name}: unsupported argument {}",
+                            prefix(format_args!("{other}"), 80)
+                        )),
                     })
                     .collect::<Result<Vec<_>, _>>()?
             }
@@ -151,12 +318,16 @@ impl Binder<'_> {
                 return Err(format!("{name}: subqueries are not supported"))
             }
         };
-        if function.filter.is_some() || function.over.is_some() || !function.within_group.is_empty()
-        {
-            return Err(format!(
-                "{name}: aggregate and window functions are not supported"
-            ));
+        match name.as_str() {
+            "ARRAY" => forms::make_array(args),
+            "MAP" => forms::make_map(args),
+            _ => self.call(&name, args),
         }
+    }
+
+    /// Calls the registered function `name` (upper case) on bound arguments.
+    pub fn call(&self, name: &str, args: Vec<Bound>) -> BindResult {
+        let def = functions::lookup(name).ok_or_else(|| format!("unsupported function {name}"))?;
         let (args, data_type) = (def.bind)(args).map_err(|reason| format!("{name}: {reason}"))?;
         Ok(Bound::Call {
             function: def,
@@ -166,128 +337,65 @@ impl Binder<'_> {
     }
 }
 
-/// Wraps `bound` in a cast to `to` unless it already has that type.
+/// Wraps `bound` in a cast to `to` unless it already has that type. Callers insert only the
+/// casts Spark's coercion rules allow, all of which [`can_cast`] accepts.
 pub fn cast(bound: Bound, to: &ArrowType) -> Bound {
     if bound.data_type() == *to {
-        bound
-    } else {
-        Bound::Cast {
-            input: Box::new(bound),
-            to: to.clone(),
-        }
+        return bound;
+    }
+    Bound::Cast {
+        input: Box::new(bound),
+        to: to.clone(),
     }
 }
 
-fn numeric_operand(bound: Bound, op: &str) -> BindResult {
-    let t = bound.data_type();
-    match t {
-        t if is_numeric(&t) => Ok(bound),
-        ArrowType::Null => Ok(cast(bound, &ArrowType::Int32)),
-        t if is_string(&t) => Ok(cast(bound, &ArrowType::Float64)),
-        t => Err(format!("{op} needs a number, found {}", type_name(&t))),
+/// A CAST written in the expression: checked against Spark's castable pairs.
+pub fn explicit_cast(bound: Bound, to: &ArrowType) -> BindResult {
+    let from = bound.data_type();
+    if !can_cast(&from, to) {
+        return Err(format!(
+            "cannot cast {} to {}",
+            type_name(&from),
+            type_name(to)
+        ));
     }
+    Ok(cast(bound, to))
 }
 
-fn boolean_operand(bound: Bound, op: &str) -> BindResult {
-    match bound.data_type() {
-        ArrowType::Boolean => Ok(bound),
-        ArrowType::Null => Ok(cast(bound, &ArrowType::Boolean)),
-        t => Err(format!("{op} needs a BOOLEAN, found {}", type_name(&t))),
-    }
+/// A writer keeping at most `limit` bytes, then failing so formatting stops early: formatting
+/// a deep tree in full would recurse as deep as the tree.
+struct Prefix {
+    text: String,
+    limit: usize,
 }
 
-/// Spark arithmetic: operands widen to a common numeric type (strings count as DOUBLE); `/` is
-/// always DOUBLE; integer results wrap on overflow.
-fn arithmetic(op: ArithmeticOp, l: Bound, r: Bound) -> BindResult {
-    let symbol = match op {
-        ArithmeticOp::Add => "+",
-        ArithmeticOp::Subtract => "-",
-        ArithmeticOp::Multiply => "*",
-        ArithmeticOp::Divide => "/",
-        ArithmeticOp::Remainder => "%",
-    };
-    let (l, r) = (numeric_operand(l, symbol)?, numeric_operand(r, symbol)?);
-    let data_type = if op == ArithmeticOp::Divide {
-        ArrowType::Float64
-    } else {
-        wider_numeric(&l.data_type(), &r.data_type()).unwrap_or(ArrowType::Float64)
-    };
-    Ok(Bound::Arithmetic {
-        op,
-        left: Box::new(cast(l, &data_type)),
-        right: Box::new(cast(r, &data_type)),
-        data_type,
-    })
-}
-
-fn compare(op: CompareOp, l: Bound, r: Bound) -> BindResult {
-    let (lt, rt) = (l.data_type(), r.data_type());
-    let t = comparison_type(&lt, &rt)
-        .ok_or_else(|| format!("cannot compare {} with {}", type_name(&lt), type_name(&rt)))?;
-    let t = if t == ArrowType::Null {
-        ArrowType::Boolean
-    } else {
-        t
-    };
-    Ok(Bound::Compare {
-        op,
-        left: Box::new(cast(l, &t)),
-        right: Box::new(cast(r, &t)),
-    })
-}
-
-/// A literal: integers are INT when they fit, else BIGINT (`L` suffix: BIGINT); decimals and
-/// exponents are DOUBLE (Decision: Spark would make `1.5` a DECIMAL).
-pub fn literal(value: &Value) -> BindResult {
-    let array: ArrayRef = match value {
-        Value::Number(text, long) => {
-            let text = text.as_str();
-            if let (false, Ok(v)) = (*long, text.parse::<i32>()) {
-                Arc::new(Int32Array::from(vec![v]))
-            } else if let Ok(v) = text.parse::<i64>() {
-                Arc::new(Int64Array::from(vec![v]))
-            } else {
-                let v: f64 = text.parse().map_err(|_| format!("invalid number {text}"))?;
-                Arc::new(Float64Array::from(vec![v]))
+impl Write for Prefix {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.text.len() + c.len_utf8() > self.limit {
+                return Err(fmt::Error);
             }
+            self.text.push(c);
         }
-        Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
-            Arc::new(StringArray::from(vec![s.as_str()]))
-        }
-        Value::Boolean(b) => Arc::new(BooleanArray::from(vec![*b])),
-        Value::Null => Arc::new(NullArray::new(1)),
-        other => return Err(format!("unsupported literal {other}")),
+        Ok(())
+    }
+}
+
+/// The first `limit` bytes of `value`'s formatting, `…` marking a cut.
+fn prefix(value: fmt::Arguments<'_>, limit: usize) -> String {
+    let mut out = Prefix {
+        text: String::new(),
+        limit,
     };
-    Ok(Bound::Literal(array))
+    if out.write_fmt(value).is_err() {
+        out.text.push('…');
+    }
+    out.text
 }
 
-/// A SQL type name as an Arrow type.
-pub fn sql_type(t: &ast::DataType) -> Result<ArrowType, String> {
-    use ast::DataType as D;
-    Ok(match t {
-        D::Boolean | D::Bool => ArrowType::Boolean,
-        D::TinyInt(_) => ArrowType::Int8,
-        D::SmallInt(_) => ArrowType::Int16,
-        D::Int(_) | D::Integer(_) => ArrowType::Int32,
-        D::BigInt(_) => ArrowType::Int64,
-        D::Float(_) | D::Real => ArrowType::Float32,
-        D::Double(_) | D::DoublePrecision => ArrowType::Float64,
-        // Decision: DECIMAL computes as DOUBLE.
-        D::Decimal(_) | D::Numeric(_) | D::Dec(_) => ArrowType::Float64,
-        D::String(_) | D::Varchar(_) | D::Char(_) | D::Text => ArrowType::Utf8,
-        D::Binary(_) | D::Varbinary(_) | D::Bytea => ArrowType::Binary,
-        D::Date => ArrowType::Date32,
-        D::Timestamp(_, _) => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        D::Custom(name, _) if name.to_string().eq_ignore_ascii_case("long") => ArrowType::Int64,
-        D::Custom(name, _) if name.to_string().eq_ignore_ascii_case("short") => ArrowType::Int16,
-        D::Custom(name, _) if name.to_string().eq_ignore_ascii_case("byte") => ArrowType::Int8,
-        other => return Err(format!("unsupported type {other}")),
-    })
-}
-
+/// The AST node kind and the start of its text, e.g. `Extract (EXTRACT(YEAR FROM day))`.
 fn describe(expr: &Expr) -> String {
-    let text = expr.to_string();
-    let kind = format!("{expr:?}");
-    let kind = kind.split(['(', ' ', '{']).next().unwrap_or("");
-    format!("{kind} ({text})")
+    let kind = prefix(format_args!("{expr:?}"), 40);
+    let kind = kind.split(['(', ' ', '{', '…']).next().unwrap_or("");
+    format!("{kind} ({})", prefix(format_args!("{expr}"), 80))
 }

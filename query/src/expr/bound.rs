@@ -1,17 +1,16 @@
 //! The bound expression tree: names resolved to column indexes, every node typed, implicit
-//! casts made explicit. Evaluation is vectorised over Arrow arrays with arrow's kernels.
+//! casts made explicit. Evaluation is vectorised over Arrow arrays; the operators live in
+//! [`super::eval`] and the special forms (IN, CASE, LIKE, element access, constructors) in
+//! [`super::eval_forms`].
 
-use std::sync::Arc;
-
-use arrow::array::{
-    new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, Scalar, UInt32Array,
-};
-use arrow::compute::kernels::{boolean, cmp, numeric};
-use arrow::compute::{cast_with_options, CastOptions};
+use arrow::array::{new_null_array, Array, ArrayRef, RecordBatch, Scalar, UInt32Array};
 use arrow::datatypes::DataType as ArrowType;
 
-use super::coerce::is_integral;
+use super::cast::spark_cast;
+use super::coerce::list_type;
 use super::functions::FunctionDef;
+use super::like::{Case, LikePattern};
+use super::{eval, eval_forms};
 
 /// A typed, resolved expression.
 #[derive(Debug, Clone)]
@@ -23,12 +22,12 @@ pub enum Bound {
     },
     /// A one-element array holding the literal (possibly null).
     Literal(ArrayRef),
-    /// Spark's non-ANSI CAST: a value that does not convert becomes null.
+    /// Spark's non-ANSI CAST ([`spark_cast`]): a value that does not convert becomes null.
     Cast {
         input: Box<Bound>,
         to: ArrowType,
     },
-    /// Operands already cast to `data_type` (for `/`, DOUBLE).
+    /// Operands already cast to `data_type` (for `/`, DOUBLE; for DIV, BIGINT).
     Arithmetic {
         op: ArithmeticOp,
         left: Box<Bound>,
@@ -36,7 +35,7 @@ pub enum Bound {
         data_type: ArrowType,
     },
     Negate(Box<Bound>),
-    /// Operands already cast to one type.
+    /// Operands already cast to one atomic type.
     Compare {
         op: CompareOp,
         left: Box<Bound>,
@@ -49,11 +48,63 @@ pub enum Bound {
         input: Box<Bound>,
         negated: bool,
     },
+    /// `input IS [NOT] TRUE|FALSE`: never null.
+    IsBoolean {
+        input: Box<Bound>,
+        value: bool,
+        negated: bool,
+    },
+    /// `input IN (list)`, every item cast to the input's type: true if one equals, else null if
+    /// the input or an item is null, else false.
+    InList {
+        input: Box<Bound>,
+        list: Vec<Bound>,
+    },
+    /// `CASE WHEN c THEN v ... [ELSE e] END`; values already cast to `data_type`.
+    Case {
+        branches: Vec<(Bound, Bound)>,
+        otherwise: Option<Box<Bound>>,
+        data_type: ArrowType,
+    },
+    /// `input [I]LIKE pattern`; `input` is `Utf8`.
+    Like {
+        input: Box<Bound>,
+        pattern: LikeSpec,
+        case: Case,
+    },
+    /// `array(e, ...)`; elements already cast to one type.
+    MakeArray {
+        elements: Vec<Bound>,
+        element_type: ArrowType,
+    },
+    /// `map(k, v, ...)`; constant, distinct, non-null keys and values cast to the map's types.
+    MakeMap {
+        keys: Vec<Bound>,
+        values: Vec<Bound>,
+        data_type: ArrowType,
+    },
+    /// `array[index]`, 0-based; `index` is BIGINT, truncated to INT as Spark does.
+    ArrayElement {
+        array: Box<Bound>,
+        index: Box<Bound>,
+    },
+    /// `map[key]`; `key` already cast to the map's key type.
+    MapValue {
+        map: Box<Bound>,
+        key: Box<Bound>,
+    },
     Call {
         function: &'static FunctionDef,
         args: Vec<Bound>,
         data_type: ArrowType,
     },
+}
+
+/// A LIKE pattern: compiled once when constant, else per row.
+#[derive(Debug, Clone)]
+pub enum LikeSpec {
+    Fixed(LikePattern),
+    PerRow { pattern: Box<Bound>, escape: char },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +114,8 @@ pub enum ArithmeticOp {
     Multiply,
     Divide,
     Remainder,
+    /// `DIV`: BIGINT division truncating toward zero.
+    IntegralDivide,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +126,8 @@ pub enum CompareOp {
     LtEq,
     Gt,
     GtEq,
+    /// `<=>`: equality where null equals null, never null.
+    NullSafeEq,
 }
 
 /// An evaluated operand: a full column, or one value standing for every row.
@@ -90,18 +145,30 @@ impl Columnar {
         }
     }
 
-    fn datum(&self) -> Box<dyn arrow::array::Datum + '_> {
+    /// The values as an arrow `Datum`.
+    pub fn datum(&self) -> Box<dyn arrow::array::Datum + '_> {
         match self {
             Columnar::Array(a) => Box::new(a),
             Columnar::Scalar(s) => Box::new(Scalar::new(s.clone())),
         }
     }
 
-    fn is_scalar(&self) -> bool {
+    pub fn is_scalar(&self) -> bool {
         matches!(self, Columnar::Scalar(_))
     }
 
-    fn wrap(array: ArrayRef, scalar: bool) -> Columnar {
+    /// Applies `f` to the underlying array, keeping the scalar-ness.
+    pub fn map(
+        self,
+        f: impl FnOnce(&ArrayRef) -> Result<ArrayRef, String>,
+    ) -> Result<Self, String> {
+        Ok(match self {
+            Columnar::Array(a) => Columnar::Array(f(&a)?),
+            Columnar::Scalar(s) => Columnar::Scalar(f(&s)?),
+        })
+    }
+
+    pub fn wrap(array: ArrayRef, scalar: bool) -> Columnar {
         if scalar {
             Columnar::Scalar(array)
         } else {
@@ -119,38 +186,100 @@ pub fn broadcast(one: &ArrayRef, rows: usize) -> Result<ArrayRef, String> {
     arrow::compute::take(one.as_ref(), &indexes, None).map_err(|e| e.to_string())
 }
 
-fn spark_cast(array: &ArrayRef, to: &ArrowType) -> Result<ArrayRef, String> {
-    let options = CastOptions {
-        safe: true,
-        ..CastOptions::default()
-    };
-    cast_with_options(array, to, &options).map_err(|e| e.to_string())
-}
-
 impl Bound {
     pub fn data_type(&self) -> ArrowType {
         match self {
             Bound::Column { data_type, .. }
             | Bound::Arithmetic { data_type, .. }
+            | Bound::Case { data_type, .. }
+            | Bound::MakeMap { data_type, .. }
             | Bound::Call { data_type, .. } => data_type.clone(),
             Bound::Literal(array) => array.data_type().clone(),
             Bound::Cast { to, .. } => to.clone(),
             Bound::Negate(input) => input.data_type(),
+            Bound::MakeArray { element_type, .. } => list_type(element_type.clone()),
+            Bound::ArrayElement { array, .. } => match array.data_type() {
+                ArrowType::List(field) => field.data_type().clone(),
+                _ => ArrowType::Null,
+            },
+            Bound::MapValue { map, .. } => super::coerce::map_types(&map.data_type())
+                .map(|(_, value)| value)
+                .unwrap_or(ArrowType::Null),
             Bound::Compare { .. }
             | Bound::And(..)
             | Bound::Or(..)
             | Bound::Not(_)
-            | Bound::IsNull { .. } => ArrowType::Boolean,
+            | Bound::IsNull { .. }
+            | Bound::IsBoolean { .. }
+            | Bound::InList { .. }
+            | Bound::Like { .. } => ArrowType::Boolean,
+        }
+    }
+
+    /// Whether the expression reads no column (its value is the same for every row).
+    pub fn is_constant(&self) -> bool {
+        match self {
+            Bound::Column { .. } => false,
+            Bound::Literal(_) => true,
+            Bound::Cast { input, .. }
+            | Bound::Negate(input)
+            | Bound::Not(input)
+            | Bound::IsNull { input, .. }
+            | Bound::IsBoolean { input, .. } => input.is_constant(),
+            Bound::Arithmetic { left, right, .. }
+            | Bound::Compare { left, right, .. }
+            | Bound::And(left, right)
+            | Bound::Or(left, right)
+            | Bound::ArrayElement {
+                array: left,
+                index: right,
+            }
+            | Bound::MapValue {
+                map: left,
+                key: right,
+            } => left.is_constant() && right.is_constant(),
+            Bound::InList { input, list } => {
+                input.is_constant() && list.iter().all(Bound::is_constant)
+            }
+            Bound::Case {
+                branches,
+                otherwise,
+                ..
+            } => {
+                branches
+                    .iter()
+                    .all(|(c, v)| c.is_constant() && v.is_constant())
+                    && otherwise.as_ref().is_none_or(|o| o.is_constant())
+            }
+            Bound::Like { input, pattern, .. } => {
+                input.is_constant()
+                    && match pattern {
+                        LikeSpec::Fixed(_) => true,
+                        LikeSpec::PerRow { pattern, .. } => pattern.is_constant(),
+                    }
+            }
+            Bound::MakeArray { elements, .. } => elements.iter().all(Bound::is_constant),
+            Bound::MakeMap { keys, values, .. } => {
+                keys.iter().chain(values).all(Bound::is_constant)
+            }
+            Bound::Call { args, .. } => args.iter().all(Bound::is_constant),
         }
     }
 
     /// Evaluates over `batch`, giving an array of `batch.num_rows()` values.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<ArrayRef, String> {
-        self.columnar(batch)?.into_array(batch.num_rows())
+        let out = self.columnar(batch)?.into_array(batch.num_rows())?;
+        if out.len() != batch.num_rows() {
+            return Err(format!(
+                "internal: {} values for {} rows",
+                out.len(),
+                batch.num_rows()
+            ));
+        }
+        Ok(out)
     }
 
     pub(crate) fn columnar(&self, batch: &RecordBatch) -> Result<Columnar, String> {
-        let err = |e: arrow::error::ArrowError| e.to_string();
         Ok(match self {
             Bound::Column { index, name, .. } => Columnar::Array(
                 batch
@@ -160,76 +289,48 @@ impl Bound {
                     .ok_or_else(|| format!("input has no column {name}"))?,
             ),
             Bound::Literal(one) => Columnar::Scalar(one.clone()),
-            Bound::Cast { input, to } => match input.columnar(batch)? {
-                Columnar::Array(a) => Columnar::Array(spark_cast(&a, to)?),
-                Columnar::Scalar(s) => Columnar::Scalar(spark_cast(&s, to)?),
-            },
+            Bound::Cast { input, to } => input.columnar(batch)?.map(|a| spark_cast(a, to))?,
             Bound::Arithmetic {
                 op, left, right, ..
-            } => {
-                let (l, r) = (left.columnar(batch)?, right.columnar(batch)?);
-                if matches!(op, ArithmeticOp::Divide | ArithmeticOp::Remainder) {
-                    return divide(*op, l, r, batch.num_rows());
-                }
-                let scalar = l.is_scalar() && r.is_scalar();
-                let (ld, rd) = (l.datum(), r.datum());
-                let (ld, rd) = (ld.as_ref(), rd.as_ref());
-                let out = match op {
-                    ArithmeticOp::Add => numeric::add_wrapping(ld, rd),
-                    ArithmeticOp::Subtract => numeric::sub_wrapping(ld, rd),
-                    _ => numeric::mul_wrapping(ld, rd),
-                }
-                .map_err(err)?;
-                Columnar::wrap(out, scalar)
-            }
-            Bound::Negate(input) => {
-                let v = input.columnar(batch)?;
-                let scalar = v.is_scalar();
-                let a = v.into_array(if scalar { 1 } else { batch.num_rows() })?;
-                Columnar::wrap(numeric::neg_wrapping(&a).map_err(err)?, scalar)
-            }
+            } => eval::arithmetic(*op, left.columnar(batch)?, right.columnar(batch)?, batch)?,
+            Bound::Negate(input) => eval::negate(input.columnar(batch)?)?,
             Bound::Compare { op, left, right } => {
-                let (l, r) = (left.columnar(batch)?, right.columnar(batch)?);
-                let scalar = l.is_scalar() && r.is_scalar();
-                let (ld, rd) = (l.datum(), r.datum());
-                let (ld, rd) = (ld.as_ref(), rd.as_ref());
-                let out = match op {
-                    CompareOp::Eq => cmp::eq(ld, rd),
-                    CompareOp::NotEq => cmp::neq(ld, rd),
-                    CompareOp::Lt => cmp::lt(ld, rd),
-                    CompareOp::LtEq => cmp::lt_eq(ld, rd),
-                    CompareOp::Gt => cmp::gt(ld, rd),
-                    CompareOp::GtEq => cmp::gt_eq(ld, rd),
-                }
-                .map_err(err)?;
-                Columnar::wrap(Arc::new(out), scalar)
+                eval::compare(*op, left.columnar(batch)?, right.columnar(batch)?)?
             }
-            Bound::And(left, right) | Bound::Or(left, right) => {
-                let rows = batch.num_rows();
-                let l = left.evaluate(batch)?;
-                let r = right.evaluate(batch)?;
-                let (l, r) = (as_boolean(&l)?, as_boolean(&r)?);
-                let out = if matches!(self, Bound::And(..)) {
-                    boolean::and_kleene(l, r)
-                } else {
-                    boolean::or_kleene(l, r)
-                }
-                .map_err(err)?;
-                debug_assert_eq!(out.len(), rows);
-                Columnar::Array(Arc::new(out))
+            Bound::And(left, right) => eval::and_or(true, left, right, batch)?,
+            Bound::Or(left, right) => eval::and_or(false, left, right, batch)?,
+            Bound::Not(input) => eval::not(input.columnar(batch)?)?,
+            Bound::IsNull { input, negated } => eval::is_null(input.columnar(batch)?, *negated)?,
+            Bound::IsBoolean {
+                input,
+                value,
+                negated,
+            } => eval::is_boolean(input.columnar(batch)?, *value, *negated)?,
+            Bound::InList { input, list } => eval_forms::in_list(input, list, batch)?,
+            Bound::Case {
+                branches,
+                otherwise,
+                data_type,
+            } => eval_forms::case(branches, otherwise.as_deref(), data_type, batch)?,
+            Bound::Like {
+                input,
+                pattern,
+                case,
+            } => eval_forms::like(input, pattern, *case, batch)?,
+            Bound::MakeArray {
+                elements,
+                element_type,
+            } => eval_forms::make_array(elements, element_type, batch)?,
+            Bound::MakeMap {
+                keys,
+                values,
+                data_type,
+            } => eval_forms::make_map(keys, values, data_type, batch)?,
+            Bound::ArrayElement { array, index } => {
+                eval_forms::array_element(array.evaluate(batch)?, index.evaluate(batch)?)?
             }
-            Bound::Not(input) => {
-                let a = input.evaluate(batch)?;
-                Columnar::Array(Arc::new(boolean::not(as_boolean(&a)?).map_err(err)?))
-            }
-            Bound::IsNull { input, negated } => {
-                let a = input.evaluate(batch)?;
-                let out = if *negated {
-                    boolean::is_not_null(&a)
-                } else {
-                    boolean::is_null(&a)
-                };
-                Columnar::Array(Arc::new(out.map_err(err)?))
+            Bound::MapValue { map, key } => {
+                eval_forms::map_value(map.evaluate(batch)?, key.evaluate(batch)?)?
             }
             Bound::Call {
                 function,
@@ -245,45 +346,4 @@ impl Bound {
             }
         })
     }
-}
-
-fn as_boolean(a: &ArrayRef) -> Result<&BooleanArray, String> {
-    a.as_any()
-        .downcast_ref::<BooleanArray>()
-        .ok_or_else(|| format!("expected BOOLEAN, found {}", a.data_type()))
-}
-
-/// A one-element array of type `t` holding the small integer `v`.
-fn constant(v: i8, t: &ArrowType) -> Result<ArrayRef, String> {
-    spark_cast(
-        &(Arc::new(arrow::array::Int8Array::from(vec![v])) as ArrayRef),
-        t,
-    )
-}
-
-/// `/` and `%`: a zero divisor gives null (Spark, non-ANSI). Integer `%` follows the dividend's
-/// sign, as on the JVM, and i64::MIN % −1 is 0.
-fn divide(op: ArithmeticOp, l: Columnar, r: Columnar, rows: usize) -> Result<Columnar, String> {
-    let err = |e: arrow::error::ArrowError| e.to_string();
-    let (l, r) = (l.into_array(rows)?, r.into_array(rows)?);
-    let t = r.data_type().clone();
-    let is_zero = cmp::eq(&r, &Scalar::new(constant(0, &t)?)).map_err(err)?;
-    // Zero divisors become one so the kernel never fails; those rows are nulled afterwards.
-    // For integers, −1 becomes one too: x % −1 = 0 = x % 1, without overflow at i64::MIN.
-    let replace = if is_integral(&t) && op == ArithmeticOp::Remainder {
-        let is_minus_one = cmp::eq(&r, &Scalar::new(constant(-1, &t)?)).map_err(err)?;
-        boolean::or(&is_zero, &is_minus_one).map_err(err)?
-    } else {
-        is_zero.clone()
-    };
-    let one = Scalar::new(constant(1, &t)?);
-    let safe_r = arrow::compute::kernels::zip::zip(&replace, &one, &r).map_err(err)?;
-    let out = match op {
-        ArithmeticOp::Divide => numeric::div(&l, &safe_r),
-        _ => numeric::rem(&l, &safe_r),
-    }
-    .map_err(err)?;
-    Ok(Columnar::Array(
-        arrow::compute::nullif(&out, &is_zero).map_err(err)?,
-    ))
 }
