@@ -17,7 +17,7 @@ use super::ir::DistinctItem;
 use super::kernel::Kernel;
 use super::moments::Moments;
 use super::part::{AggregationPart, Shape};
-use super::{DecodeError, Ir};
+use super::{percentile, DecodeError, Ir};
 use crate::{DataType, Value};
 
 pub const FORMAT_VERSION: u8 = 1;
@@ -506,9 +506,7 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
                     .collect::<Result<_, DecodeError>>()?,
             )
         }
-        DIGEST => Ir::Digest(Box::new(
-            TDigestMut::deserialize(r.bytes()?).map_err(sketch_error)?,
-        )),
+        DIGEST => Ir::Digest(Box::new(decode_digest(kernel, r, at)?)),
         COUNTS => Ir::Counts(decode_counts(r)?),
         FREQUENT => {
             let offset = r.i64()?;
@@ -524,6 +522,37 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
             })
         }
     })
+}
+
+/// A t-digest, in the crate's native layout only (preamble longs 1 or 2): its legacy layout
+/// sizes a buffer from an unchecked count. Its weight and k must be ones this part can produce.
+fn decode_digest(
+    kernel: &Kernel,
+    r: &mut Reader<'_>,
+    at: usize,
+) -> Result<TDigestMut, DecodeError> {
+    let error = |reason: String| DecodeError { offset: at, reason };
+    let bytes = r.bytes()?;
+    if !matches!(bytes.first(), Some(1 | 2)) {
+        return Err(error("not a native t-digest".into()));
+    }
+    let digest = TDigestMut::deserialize(bytes).map_err(|e| error(e.to_string()))?;
+    if digest.total_weight() > percentile::MAX_WEIGHT {
+        return Err(error(format!(
+            "t-digest weight {} is implausible",
+            digest.total_weight()
+        )));
+    }
+    if let Kernel::ApproxPercentile { k, .. } = kernel {
+        if digest.k() != (*k).max(10) {
+            return Err(error(format!(
+                "t-digest k {} is not {}",
+                digest.k(),
+                (*k).max(10)
+            )));
+        }
+    }
+    Ok(digest)
 }
 
 fn decode_counts(r: &mut Reader<'_>) -> Result<BTreeMap<String, i64>, DecodeError> {

@@ -52,7 +52,7 @@ pub fn average_update(ir: &mut Ir, x: Scalar<'_>, sign: i64) {
         }
         Ir::Average { sum, count } => {
             *sum += v;
-            *count += sign;
+            *count = count.wrapping_add(sign);
         }
         _ => {}
     }
@@ -109,7 +109,7 @@ pub fn merge(a: &mut Ir, b: &Ir, extreme: Option<Ordering>) -> bool {
         }
         (Ir::Average { sum, count }, Ir::Average { sum: s2, count: c2 }) => {
             *sum += *s2;
-            *count += *c2;
+            *count = count.wrapping_add(*c2);
         }
         _ => return false,
     }

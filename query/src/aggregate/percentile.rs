@@ -10,6 +10,19 @@ use datasketches::tdigest::TDigestMut;
 use super::{AggregationError, Ir};
 use crate::Value;
 
+/// The most values one state may summarise: far beyond any real window, and small enough that
+/// adding two weights never overflows (the crate asserts on that).
+pub const MAX_WEIGHT: u64 = 1 << 53;
+
+fn too_heavy(a: u64, b: u64) -> Result<(), AggregationError> {
+    if a.saturating_add(b) > MAX_WEIGHT {
+        return Err(AggregationError::Merge(format!(
+            "percentile states of {a} and {b} values exceed {MAX_WEIGHT}"
+        )));
+    }
+    Ok(())
+}
+
 fn digest(k: u16) -> Result<TDigestMut, AggregationError> {
     TDigestMut::new(k.max(10)).map_err(|e| AggregationError::Merge(e.to_string()))
 }
@@ -29,7 +42,10 @@ pub fn update(ir: &mut Ir, x: f32, k: u16) -> Result<(), AggregationError> {
                 *ir = Ir::Digest(Box::new(d));
             }
         }
-        Ir::Digest(d) => d.update(f64::from(x)),
+        Ir::Digest(d) => {
+            too_heavy(d.total_weight(), 1)?;
+            d.update(f64::from(x));
+        }
         _ => {}
     }
     Ok(())
@@ -48,13 +64,20 @@ pub fn merge(a: &mut Ir, b: &Ir, k: u16) -> Result<bool, AggregationError> {
             *a = Ir::Digest(Box::new(d));
         }
         (Ir::Exact(x), Ir::Digest(y)) => {
+            too_heavy(x.len() as u64, y.total_weight())?;
             let mut d = digest(k)?;
             x.iter().for_each(|v| d.update(f64::from(*v)));
             d.merge(y);
             *a = Ir::Digest(Box::new(d));
         }
-        (Ir::Digest(x), Ir::Exact(y)) => y.iter().for_each(|v| x.update(f64::from(*v))),
-        (Ir::Digest(x), Ir::Digest(y)) => x.merge(y),
+        (Ir::Digest(x), Ir::Exact(y)) => {
+            too_heavy(x.total_weight(), y.len() as u64)?;
+            y.iter().for_each(|v| x.update(f64::from(*v)));
+        }
+        (Ir::Digest(x), Ir::Digest(y)) => {
+            too_heavy(x.total_weight(), y.total_weight())?;
+            x.merge(y);
+        }
         _ => return Ok(false),
     }
     Ok(true)
