@@ -58,7 +58,25 @@ fn constant(v: i8, t: &ArrowType) -> Result<ArrayRef, String> {
 fn divide(op: ArithmeticOp, l: Columnar, r: Columnar, rows: usize) -> Result<Columnar, String> {
     let scalar = l.is_scalar() && r.is_scalar();
     let rows = if scalar { 1 } else { rows };
-    let (l, r) = (l.into_array(rows)?, normalize_floats(&r.into_array(rows)?)?);
+    let (l, r) = (l.into_array(rows)?, r.into_array(rows)?);
+    if op == ArithmeticOp::Divide {
+        // `/` binds as DOUBLE: one pass, null where the divisor is ±0.0 or either side is null.
+        if let (Some(a), Some(b)) = (
+            l.as_primitive_opt::<Float64Type>(),
+            r.as_primitive_opt::<Float64Type>(),
+        ) {
+            let out: arrow::array::Float64Array = a
+                .iter()
+                .zip(b.iter())
+                .map(|(x, y)| match (x, y) {
+                    (Some(x), Some(y)) if y != 0.0 => Some(x / y),
+                    _ => None,
+                })
+                .collect();
+            return Ok(Columnar::wrap(Arc::new(out), scalar));
+        }
+    }
+    let r = normalize_floats(&r)?;
     let t = r.data_type().clone();
     let is_zero = cmp::eq(&r, &Scalar::new(constant(0, &t)?)).map_err(arrow_err)?;
     let minus_one = if is_integral(&t) {
