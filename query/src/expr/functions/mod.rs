@@ -4,7 +4,7 @@
 //! One file per group (conditional, math, string, date/time); this module holds the registry and
 //! the helpers they share: arity checks, Spark's implicit argument casts and common types.
 
-mod calendar;
+pub(crate) mod calendar;
 mod conditional;
 mod datetime;
 mod datetime_format;
