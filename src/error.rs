@@ -1,7 +1,10 @@
 //! The top-level error every operation family converts into.
 
+use tilefold_ingest::IngestError;
 use tilefold_query::aggregate::{AggregationError, DecodeError};
 use tilefold_query::config::ConfigError;
+use tilefold_query::evaluate::EvalError;
+use tilefold_storage::StorageError;
 
 /// What went wrong, by operation family.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +19,18 @@ pub enum Error {
     /// Stored state that does not decode.
     #[error(transparent)]
     Corrupted(#[from] DecodeError),
+    /// The store's files: I/O, a second writer (`Locked`), corruption naming the file or tile.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Input rows that cannot be loaded: names the file, table, partition or config.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// A feature value that could not be computed.
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    /// A request that cannot be served: unknown join or group-by, missing keys, bad input.
+    #[error("{0}")]
+    Request(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -24,9 +24,13 @@
 
 mod analyze;
 mod error;
+mod json;
+mod store;
 
 pub use analyze::{analyze, Report};
 pub use error::{Error, Result};
+pub use json::{json_to_value, value_to_json};
+pub use store::{BackfillOptions, BackfillReport, Features, Left, LoadReport, Store};
 pub use tilefold_query::aggregate::{AggregationError, AggregationPart, Ir, RowAggregator};
 pub use tilefold_query::config::{
     load_path, load_production_dir, Aggregation, ConfigError, ConfigSet, GroupBy, Join, Operation,

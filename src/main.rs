@@ -1,15 +1,20 @@
 //! The `tilefold` command line.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tilefold::{analyze, load_path, ConfigSet};
+use tilefold::{analyze, json_to_value, load_path, BackfillOptions, ConfigSet, Left, Store};
 
 /// tilefold: an embedded feature store with Chronon's semantics.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// The store directory (created if missing).
+    #[arg(long, global = true)]
+    store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +31,44 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Register compiled configs (files or directories) in the store.
+    Apply {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Bulk-load Parquet files into a source table, e.g. `data.purchases`.
+    Load {
+        table: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Backfill a join into a Parquet file.
+    Backfill {
+        /// The join, `team/name.v1` or `team.name.v1`.
+        join: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Raw left-table rows; without it, the loaded left table.
+        #[arg(long)]
+        left: Option<PathBuf>,
+        #[arg(long)]
+        start_ds: Option<String>,
+        #[arg(long)]
+        end_ds: Option<String>,
+    },
+    /// Fetch features as JSON: of a join, or of a group-by with `--group-by`.
+    Fetch {
+        /// The join, `team/name.v1` or `team.name.v1`.
+        join: Option<String>,
+        #[arg(long)]
+        group_by: Option<String>,
+        /// The keys as a JSON object, e.g. `{"user_id": "u7"}`.
+        #[arg(long)]
+        keys: String,
+        /// The query time in epoch milliseconds (default: now).
+        #[arg(long)]
+        at: Option<i64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,17 +82,26 @@ fn main() -> ExitCode {
     }
 }
 
+fn load_configs(paths: &[PathBuf]) -> Result<ConfigSet, String> {
+    let mut configs = ConfigSet::new();
+    for path in paths {
+        let loaded = load_path(path).map_err(|e| e.to_string())?;
+        configs.group_bys.extend(loaded.group_bys);
+        configs.joins.extend(loaded.joins);
+        configs.staging_queries.extend(loaded.staging_queries);
+    }
+    Ok(configs)
+}
+
+fn open(store: Option<PathBuf>) -> Result<Store, String> {
+    let dir = store.ok_or("this command needs --store DIR")?;
+    Store::open(dir).map_err(|e| e.to_string())
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Analyze { paths, json } => {
-            let mut configs = ConfigSet::new();
-            for path in &paths {
-                let loaded = load_path(path).map_err(|e| e.to_string())?;
-                configs.group_bys.extend(loaded.group_bys);
-                configs.joins.extend(loaded.joins);
-                configs.staging_queries.extend(loaded.staging_queries);
-            }
-            let report = analyze(&configs);
+            let report = analyze(&load_configs(&paths)?);
             if json {
                 let text =
                     serde_json::to_string_pretty(report.to_json()).map_err(|e| e.to_string())?;
@@ -57,7 +109,91 @@ fn run(cli: Cli) -> Result<(), String> {
             } else {
                 print!("{report}");
             }
-            Ok(())
+        }
+        Command::Apply { paths } => {
+            let configs = load_configs(&paths)?;
+            let store = open(cli.store)?;
+            store.apply(&configs).map_err(|e| e.to_string())?;
+            println!(
+                "applied {} group-bys, {} joins",
+                configs.group_bys.len(),
+                configs.joins.len()
+            );
+        }
+        Command::Load { table, files } => {
+            let store = open(cli.store)?;
+            let report = store
+                .load_parquet(&table, &files)
+                .map_err(|e| e.to_string())?;
+            print!("{report}");
+        }
+        Command::Backfill {
+            join,
+            out,
+            left,
+            start_ds,
+            end_ds,
+        } => {
+            let store = open(cli.store)?;
+            let options = BackfillOptions {
+                start_ds,
+                end_ds,
+                ..BackfillOptions::default()
+            };
+            let left = left.map_or(Left::Table, Left::Parquet);
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {pos} rows {per_sec} {elapsed}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar
+            });
+            let report = store
+                .backfill_to_parquet(&join, left, &out, &options, &mut |rows| {
+                    if let Some(bar) = &bar {
+                        bar.set_position(rows as u64);
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            println!(
+                "wrote {} rows ({} left rows read) to {}",
+                report.rows,
+                report.left_rows,
+                out.display()
+            );
+        }
+        Command::Fetch {
+            join,
+            group_by,
+            keys,
+            at,
+        } => {
+            let parsed: serde_json::Value =
+                serde_json::from_str(&keys).map_err(|e| format!("--keys: not JSON: {e}"))?;
+            let serde_json::Value::Object(object) = parsed else {
+                return Err("--keys: expected a JSON object, e.g. {\"user_id\": \"u7\"}".into());
+            };
+            let keys: BTreeMap<String, tilefold::Value> = object
+                .iter()
+                .map(|(k, v)| (k.clone(), json_to_value(v)))
+                .collect();
+            let store = open(cli.store)?;
+            let features = match (join, group_by) {
+                (Some(join), None) => store.fetch_join(&join, &keys, at),
+                (None, Some(group_by)) => store.fetch_group_by(&group_by, &keys, at),
+                _ => return Err("fetch: give either JOIN or --group-by NAME".into()),
+            }
+            .map_err(|e| e.to_string())?;
+            let text =
+                serde_json::to_string_pretty(&features.to_json()).map_err(|e| e.to_string())?;
+            println!("{text}");
         }
     }
+    Ok(())
 }

@@ -1,10 +1,28 @@
-//! tilefold's events in: Parquet, Arrow and JSON-lines readers, source queries (selects, wheres,
-//! time columns), validation, tile folding and the live writer (DESIGN.md "Data flow").
+//! tilefold's rows in: Parquet readers, partitions, source queries applied to a table's rows
+//! (selects, wheres, time columns), and folding rows into tiles (DESIGN.md "Data flow").
 //!
 //! It sits between the facade and the semantics: `tilefold → tilefold-ingest → tilefold-query`.
-//! The readers arrive with bulk load; today the crate re-exports the row aggregator it folds
-//! batches with.
+//! The facade decides what to load and where to keep it; this crate turns input rows into the
+//! rows and tiles the store keeps.
+//!
+//! ```
+//! use tilefold_ingest::kept_from;
+//! // Five-minute tiles for the last 12 hours, hourly tiles for the last 12 days.
+//! let kept = kept_from(Some(1_703_030_400_000));
+//! assert_eq!(kept[0], 1_703_030_400_000 - 12 * 3_600_000);
+//! assert_eq!(kept[2], i64::MIN);
+//! ```
 
 #![forbid(unsafe_code)]
 
-pub use tilefold_query::aggregate::RowAggregator;
+mod error;
+mod parquet;
+mod partition;
+mod rows;
+mod tiles;
+
+pub use error::IngestError;
+pub use parquet::{parquet_batches, read_parquet, BATCH_ROWS};
+pub use partition::{split_partitions, Partitions};
+pub use rows::{Role, RowCounts, SourceRows};
+pub use tiles::{fold_tiles, kept_from};

@@ -25,11 +25,14 @@
 pub mod aggregate;
 pub mod config;
 pub mod derivation;
+pub mod evaluate;
 pub mod expr;
+pub mod key;
 pub mod naming;
 pub mod source_query;
 mod types;
 pub mod value;
+pub mod window;
 
 pub use types::DataType;
 pub use value::Value;

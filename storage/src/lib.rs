@@ -1,23 +1,57 @@
 //! tilefold's bytes on disk.
 //!
-//! This crate knows nothing of aggregations: it stores opaque, checksummed bytes. It will hold
-//! the redb tables, the memory-mapped event segments and the file-system seam used by
-//! fault-injection tests (DESIGN.md "On disk"); today it holds the checksum framing every stored
-//! value uses.
+//! This crate knows nothing of aggregations: it stores opaque, checksummed bytes under typed
+//! keys (DESIGN.md "On disk"):
+//!
+//! - [`Database`]: `<store>/tilefold.redb`, the configs, catalog and tiles, in redb
+//!   transactions ([`WriteTxn`], [`ReadTxn`]); every catalog entry and tile is sealed with a
+//!   checksum ([`seal`], [`unseal`]) and verified on read.
+//! - [`Segment`]: `<store>/segments/<table>/<id>.arrow`, sealed event segments (an Arrow IPC
+//!   file and a checksummed trailer) written with [`write_segment`] and read memory-mapped.
+//! - [`StoreLock`]: `<store>/LOCK`, one writing handle at a time.
+//! - [`FileSystem`]: the seam every file write goes through ([`write_atomic`]), so tests can
+//!   inject faults ([`FailingFileSystem`]); [`remove_unreferenced`] collects garbage.
+//!
+//! Untrusted bytes never panic: a damaged file or value is [`StorageError::Corrupted`] naming
+//! the segment or tile.
 //!
 //! ```
-//! use tilefold_storage::{seal, unseal};
+//! use std::sync::Arc;
+//! use arrow::array::{Int64Array, StringArray};
+//! use arrow::record_batch::RecordBatch;
+//! use tilefold_storage::{write_segment, RealFileSystem, Segment};
 //!
-//! let mut stored = b"ir bytes".to_vec();
-//! seal(&mut stored, 0);
-//! assert_eq!(unseal(&stored)?, b"ir bytes");
-//! stored[0] ^= 1;
-//! assert!(unseal(&stored).is_err());
-//! # Ok::<(), tilefold_storage::ChecksumError>(())
+//! let dir = std::env::temp_dir().join(format!("tilefold-storage-doctest-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let batch = RecordBatch::try_from_iter([
+//!     ("user", Arc::new(StringArray::from(vec!["ada", "bob"])) as _),
+//!     ("ts", Arc::new(Int64Array::from(vec![1_703_030_400_000, 1_703_030_460_000])) as _),
+//! ])?;
+//! let path = dir.join("1.arrow");
+//! let size = write_segment(&RealFileSystem, &path, &batch)?;
+//!
+//! let segment = Segment::open(&path)?;
+//! assert_eq!(segment.batch(), &batch);
+//! assert_eq!(segment.file_size(), size);
+//! # drop(segment);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod checksum;
+mod database;
+mod error;
+mod fs;
+mod gc;
+mod lock;
+mod segment;
 
 pub use checksum::{seal, unseal, ChecksumError};
+pub use database::{Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, FORMAT_VERSION};
+pub use error::{Result, StorageError};
+pub use fs::{write_atomic, FailingFileSystem, FileSystem, RealFileSystem};
+pub use gc::remove_unreferenced;
+pub use lock::{StoreLock, LOCK_FILE_NAME};
+pub use segment::{write_segment, Segment};

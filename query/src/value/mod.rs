@@ -7,10 +7,12 @@
 mod arrow_cell;
 mod jvm_format;
 mod order;
+mod to_arrow;
 
 pub use arrow_cell::value_at;
 pub use jvm_format::{jvm_double_string, jvm_float_string};
 pub use order::{canonical_cmp, canonical_f64_bits, str_cmp_utf16};
+pub use to_arrow::values_to_array;
 
 use std::cmp::Ordering;
 

@@ -1,0 +1,38 @@
+//! Errors of reading and preparing input rows.
+
+use std::path::PathBuf;
+
+use tilefold_query::aggregate::AggregationError;
+use tilefold_query::config::ConfigError;
+
+/// Why input rows could not be loaded. Every variant names the file, table or config at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// A file that is not readable Parquet (missing, truncated, corrupt).
+    #[error("{file}: not a readable Parquet file: {reason}")]
+    Parquet { file: PathBuf, reason: String },
+    /// Files of one load whose schemas differ.
+    #[error("{file}: schema differs from the first file of this load: {reason}")]
+    SchemaMismatch { file: PathBuf, reason: String },
+    /// The partition column is missing or not a date string.
+    #[error("table {table}: {reason}")]
+    Partition { table: String, reason: String },
+    /// A source query that does not bind against the table (unknown or mistyped column).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A source query that failed while running over rows.
+    #[error("config {config}, table {table}, partition {partition}: {reason}")]
+    Query {
+        config: String,
+        table: String,
+        partition: String,
+        reason: String,
+    },
+    /// Folding rows into tiles failed.
+    #[error("config {config}: {source}")]
+    Aggregation {
+        config: String,
+        source: AggregationError,
+    },
+}

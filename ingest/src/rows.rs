@@ -1,0 +1,275 @@
+//! A GroupBy source's rows as the store keeps them: the source query applied (R-SRC-1),
+//! `ts` synthesized where there is no time column (R-SNAP-2), mutation columns for mutation
+//! tables (R-MUT-1), the key bytes column, sorted by (key, ts).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{cast, take_record_batch};
+use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
+
+use tilefold_query::config::{ConfigError, GroupBy, Query, Source};
+use tilefold_query::evaluate::{KEY_COLUMN, MUTATION_TIME_COLUMN, REVERSAL_COLUMN};
+use tilefold_query::key::KeyCodec;
+use tilefold_query::source_query::{SourceQuery, TIME_COLUMN};
+use tilefold_query::window::day_start;
+use tilefold_query::DataType;
+
+use crate::IngestError;
+
+/// Which of a source's tables rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// An events table (or an events topic).
+    Events,
+    /// An entities snapshot table.
+    Snapshot,
+    /// An entities mutation table.
+    Mutations,
+}
+
+/// Row counts of one preparation, for the load report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    pub read: usize,
+    pub kept: usize,
+    /// Removed by `wheres`.
+    pub filtered: usize,
+    /// Dropped for a null time value (R-SRC-1).
+    pub null_time: usize,
+    /// Dropped because every key was null (R-SRC-2).
+    pub null_keys: usize,
+    /// Mutation rows dropped for a null `mutation_ts` (R-MUT-1).
+    pub null_mutation_time: usize,
+}
+
+/// One GroupBy source bound to one table's schema.
+#[derive(Debug, Clone)]
+pub struct SourceRows {
+    group_by: String,
+    role: Role,
+    query: SourceQuery,
+    has_time: bool,
+    keys: KeyCodec,
+    /// Column indexes of the keys in the query output.
+    key_indexes: Vec<usize>,
+    schema: SchemaRef,
+}
+
+impl SourceRows {
+    /// Binds source `index` of `group_by`, reading `role`'s table of schema `input`.
+    pub fn new(
+        group_by: &GroupBy,
+        index: usize,
+        role: Role,
+        input: &Schema,
+    ) -> Result<SourceRows, IngestError> {
+        let name = group_by.name();
+        let source = &group_by.sources()[index];
+        let field = format!("sources[{index}].{}.query", source.variant_name());
+        let mut query = source.query().cloned().unwrap_or_else(Query::new);
+        if role == Role::Mutations {
+            let mut selects = query.selects.clone().unwrap_or_default();
+            let time = query.mutation_time_column_or_default().to_owned();
+            let reversal = query.reversal_column_or_default().to_owned();
+            if query.selects.is_some() {
+                selects.insert(MUTATION_TIME_COLUMN.to_owned(), quote(&time));
+                selects.insert(REVERSAL_COLUMN.to_owned(), quote(&reversal));
+                query.selects = Some(selects);
+            }
+        }
+        let events = matches!(source, Source::Events(_));
+        let query =
+            SourceQuery::compile(name, &field, &query, group_by.key_columns(), events, input)?;
+        let output = query.output_schema().clone();
+        let has_time = output.index_of(TIME_COLUMN).is_ok()
+            && source.query().is_some_and(|q| q.time_column.is_some());
+        let mut key_columns = Vec::new();
+        let mut key_indexes = Vec::new();
+        for key in group_by.key_columns() {
+            let i = output.index_of(key).map_err(|_| ConfigError::Invalid {
+                config: name.to_owned(),
+                field: field.clone(),
+                reason: format!("key column {key} is not selected"),
+            })?;
+            let data_type =
+                DataType::from_arrow(output.field(i).data_type()).unwrap_or(DataType::Binary);
+            key_columns.push((key.clone(), data_type));
+            key_indexes.push(i);
+        }
+        let keys = KeyCodec::new(key_columns).ok_or_else(|| ConfigError::Invalid {
+            config: name.to_owned(),
+            field: "keyColumns".into(),
+            reason: "key columns must be numbers, strings, booleans or binaries".into(),
+        })?;
+        // Stored rows: the selected columns (without mutation columns), ts, key, then mutation columns.
+        let mut fields: Vec<Field> = output
+            .fields()
+            .iter()
+            .filter(|f| {
+                ![TIME_COLUMN, MUTATION_TIME_COLUMN, REVERSAL_COLUMN].contains(&f.name().as_str())
+            })
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new(TIME_COLUMN, ArrowType::Int64, false));
+        fields.push(Field::new(KEY_COLUMN, ArrowType::Binary, false));
+        if role == Role::Mutations {
+            fields.push(Field::new(MUTATION_TIME_COLUMN, ArrowType::Int64, false));
+            fields.push(Field::new(REVERSAL_COLUMN, ArrowType::Boolean, true));
+        }
+        Ok(SourceRows {
+            group_by: name.to_owned(),
+            role,
+            query,
+            has_time,
+            keys,
+            key_indexes,
+            schema: Arc::new(Schema::new(fields)),
+        })
+    }
+
+    pub fn keys(&self) -> &KeyCodec {
+        &self.keys
+    }
+
+    /// The schema of prepared rows.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Applies the query to partition `day` of the table and sorts the rows by (key, ts).
+    pub fn prepare(
+        &self,
+        table: &str,
+        partition: &str,
+        day: i64,
+        batch: &RecordBatch,
+    ) -> Result<(RecordBatch, RowCounts), IngestError> {
+        let query_error = |reason: String| IngestError::Query {
+            config: self.group_by.clone(),
+            table: table.to_owned(),
+            partition: partition.to_owned(),
+            reason,
+        };
+        let applied = self.query.apply(batch).map_err(|e| query_error(e.reason))?;
+        let mut counts = RowCounts {
+            read: batch.num_rows(),
+            filtered: applied.filtered,
+            null_time: applied.null_time,
+            null_keys: applied.null_keys,
+            ..RowCounts::default()
+        };
+        let rows = applied.batch;
+        let n = rows.num_rows();
+        let ts: ArrayRef = if self.has_time {
+            rows.column_by_name(TIME_COLUMN)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Int64Array::from(vec![0; n])))
+        } else {
+            // R-SNAP-2: a partition's rows without a time column happen at its last millisecond.
+            Arc::new(Int64Array::from(vec![day_start(day + 1) - 1; n]))
+        };
+        let key_arrays: Vec<&dyn Array> = self
+            .key_indexes
+            .iter()
+            .map(|&i| rows.column(i).as_ref())
+            .collect();
+        let mut keys = BinaryBuilder::with_capacity(n, n * 12);
+        let mut buf = Vec::new();
+        for r in 0..n {
+            self.keys.encode_row(&key_arrays, r, &mut buf);
+            keys.append_value(&buf);
+        }
+        let keys = keys.finish();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        for field in self.schema.fields() {
+            let column = match field.name().as_str() {
+                TIME_COLUMN => ts.clone(),
+                KEY_COLUMN => Arc::new(keys.clone()) as ArrayRef,
+                REVERSAL_COLUMN => {
+                    let c = rows.column_by_name(REVERSAL_COLUMN).ok_or_else(|| {
+                        query_error(format!("no reversal column {REVERSAL_COLUMN}"))
+                    })?;
+                    cast(c, &ArrowType::Boolean)
+                        .map_err(|e| query_error(format!("reversal column: {e}")))?
+                }
+                MUTATION_TIME_COLUMN => {
+                    let c = rows.column_by_name(MUTATION_TIME_COLUMN).ok_or_else(|| {
+                        query_error(format!("no mutation time column {MUTATION_TIME_COLUMN}"))
+                    })?;
+                    cast(c, &ArrowType::Int64)
+                        .map_err(|e| query_error(format!("mutation time column: {e}")))?
+                }
+                name => rows
+                    .column_by_name(name)
+                    .cloned()
+                    .ok_or_else(|| query_error(format!("no column {name}")))?,
+            };
+            columns.push(column);
+        }
+        let prepared = RecordBatch::try_new(self.schema.clone(), columns)
+            .map_err(|e| query_error(e.to_string()))?;
+        // R-MUT-1: mutation rows with a null mutation_ts are dropped.
+        let prepared = if self.role == Role::Mutations {
+            let m = prepared
+                .column_by_name(MUTATION_TIME_COLUMN)
+                .map(|c| c.null_count())
+                .unwrap_or(0);
+            counts.null_mutation_time = m;
+            if m > 0 {
+                let valid = arrow::compute::is_not_null(
+                    prepared
+                        .column_by_name(MUTATION_TIME_COLUMN)
+                        .expect("present"),
+                )
+                .map_err(|e| query_error(e.to_string()))?;
+                arrow::compute::filter_record_batch(&prepared, &valid)
+                    .map_err(|e| query_error(e.to_string()))?
+            } else {
+                prepared
+            }
+        } else {
+            prepared
+        };
+        let sorted = sort_by_key_and_ts(&prepared).map_err(|e| query_error(e.to_string()))?;
+        counts.kept = sorted.num_rows();
+        Ok((sorted, counts))
+    }
+}
+
+/// Rows ordered by (key bytes, ts), stable.
+fn sort_by_key_and_ts(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let keys = batch
+        .column_by_name(KEY_COLUMN)
+        .expect("prepared rows have keys")
+        .as_binary::<i32>();
+    let ts = batch
+        .column_by_name(TIME_COLUMN)
+        .expect("prepared rows have ts")
+        .as_primitive::<arrow::datatypes::Int64Type>();
+    let prefix = |r: usize| {
+        let k = keys.value(r);
+        let mut p = [0u8; 8];
+        let n = k.len().min(8);
+        p[..n].copy_from_slice(&k[..n]);
+        u64::from_be_bytes(p)
+    };
+    let mut order: Vec<(u64, u32)> = (0..batch.num_rows())
+        .map(|r| (prefix(r), r as u32))
+        .collect();
+    order.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| keys.value(a.1 as usize).cmp(keys.value(b.1 as usize)))
+            .then_with(|| ts.value(a.1 as usize).cmp(&ts.value(b.1 as usize)))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    if order.windows(2).all(|w| w[0].1 < w[1].1) {
+        return Ok(batch.clone());
+    }
+    let indices = UInt32Array::from(order.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+    take_record_batch(batch, &indices)
+}
+
+fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}

@@ -1,0 +1,354 @@
+//! Time, windows and tiles (SEMANTICS.md §1, §4.1): the tail hop, the sawtooth window start, the
+//! day arithmetic of partitions, and how a time range splits into aligned tiles plus raw events.
+//!
+//! Every reader of aggregated data (fetch and backfill alike) asks [`cover`] which tiles and
+//! which raw event ranges make up `[start, end)`; the answer depends only on the range and on
+//! which tile levels are kept, never on who asks.
+
+use std::ops::Range;
+
+/// 5 minutes, the finest tile (R-TIME-2).
+pub const FIVE_MINUTES: i64 = 300_000;
+pub const HOUR: i64 = 3_600_000;
+pub const DAY: i64 = 86_400_000;
+
+/// A tile size. Stored as its index (`0`, `1`, `2`) in tile keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    FiveMinutes = 0,
+    Hour = 1,
+    Day = 2,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::FiveMinutes, Level::Hour, Level::Day];
+
+    pub const fn millis(self) -> i64 {
+        match self {
+            Level::FiveMinutes => FIVE_MINUTES,
+            Level::Hour => HOUR,
+            Level::Day => DAY,
+        }
+    }
+
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_index(index: u8) -> Option<Level> {
+        Level::ALL.get(index as usize).copied()
+    }
+
+    /// `5m`, `1h` or `1d`, for messages.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Level::FiveMinutes => "5m",
+            Level::Hour => "1h",
+            Level::Day => "1d",
+        }
+    }
+}
+
+/// The mathematical floor of `x` to a multiple of `h` (R-TIME-7).
+pub fn floor(x: i64, h: i64) -> i64 {
+    x.div_euclid(h).saturating_mul(h)
+}
+
+/// `tailHop(W)` (R-WIN-2): 1 day from 12 days, 1 hour from 12 hours, else 5 minutes.
+pub fn tail_hop(window: i64) -> i64 {
+    if window >= 12 * DAY {
+        DAY
+    } else if window >= 12 * HOUR {
+        HOUR
+    } else {
+        FIVE_MINUTES
+    }
+}
+
+/// The first instant of TEMPORAL window `window` at query time `t` (R-WIN-3):
+/// `floor(t − W, tailHop(W))`.
+pub fn window_start(t: i64, window: i64) -> i64 {
+    floor(t.saturating_sub(window), tail_hop(window))
+}
+
+/// The day number (days since 1970-01-01) of instant `t` (R-TIME-5).
+pub fn day_of(t: i64) -> i64 {
+    t.div_euclid(DAY)
+}
+
+/// `start(D)` of day number `day` (R-TIME-4).
+pub fn day_start(day: i64) -> i64 {
+    day.saturating_mul(DAY)
+}
+
+/// The day number of a `yyyy-MM-dd` partition name (R-TIME-4), `None` if it is not one.
+pub fn parse_day(name: &str) -> Option<i64> {
+    let b = name.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let digits = |r: Range<usize>| {
+        let part = name.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse::<i64>().ok())?
+    };
+    crate::expr::functions::calendar::date_to_days(digits(0..4)?, digits(5..7)?, digits(8..10)?)
+}
+
+/// The `yyyy-MM-dd` name of day number `day`.
+pub fn day_name(day: i64) -> String {
+    let (y, m, d) = crate::expr::functions::calendar::civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// One piece of a covered range: a run of stored tiles or raw events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Tiles of `level` whose starts lie in `starts` (each tile spans `level.millis()`).
+    Tiles { level: Level, starts: Range<i64> },
+    /// Raw events with `ts` in the range.
+    Events(Range<i64>),
+}
+
+/// Splits `[start, end)` into runs of aligned tiles, largest first where alignment allows, and
+/// raw event ranges for what no kept tile covers. `kept_from[level]` is the first tile start kept
+/// at each level: finer tiles are kept only for recent time (DESIGN.md "Measured floor"); day
+/// tiles are kept for all history (`i64::MIN`).
+pub fn cover(start: i64, end: i64, kept_from: &[i64; 3]) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    if start >= end {
+        return pieces;
+    }
+    let mut at = start;
+    let push = |pieces: &mut Vec<Piece>, level: Level, from: i64, to: i64| {
+        if from >= to {
+            return;
+        }
+        let kept = kept_from[level.index()].clamp(from, to);
+        let kept =
+            from + (kept - from + level.millis() - 1).div_euclid(level.millis()) * level.millis();
+        let kept = kept.min(to);
+        push_events(pieces, from..kept);
+        if kept < to {
+            pieces.push(Piece::Tiles {
+                level,
+                starts: kept..to,
+            });
+        }
+    };
+    // An unaligned head (only when `start` is not on a 5-minute boundary).
+    let aligned = floor(start, FIVE_MINUTES);
+    if aligned != start {
+        let head_end = (aligned + FIVE_MINUTES).min(end);
+        push_events(&mut pieces, start..head_end);
+        at = head_end;
+    }
+    // Ascending: fine tiles up to the next coarser boundary.
+    for (level, next) in [(Level::FiveMinutes, HOUR), (Level::Hour, DAY)] {
+        if at % level.millis() != 0 {
+            continue;
+        }
+        let to = (floor(at, next) + if at % next == 0 { 0 } else { next })
+            .min(floor(end, level.millis()));
+        if to > at {
+            push(&mut pieces, level, at, to);
+            at = to;
+        }
+    }
+    // Whole days, then descending: hours, five minutes.
+    for level in [Level::Day, Level::Hour, Level::FiveMinutes] {
+        if at % level.millis() != 0 {
+            continue;
+        }
+        let to = floor(end, level.millis());
+        if to > at {
+            push(&mut pieces, level, at, to);
+            at = to;
+        }
+    }
+    push_events(&mut pieces, at..end);
+    pieces
+}
+
+fn push_events(pieces: &mut Vec<Piece>, range: Range<i64>) {
+    if range.start >= range.end {
+        return;
+    }
+    if let Some(Piece::Events(last)) = pieces.last_mut() {
+        if last.end == range.start {
+            last.end = range.end;
+            return;
+        }
+    }
+    pieces.push(Piece::Events(range));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_KEPT: [i64; 3] = [i64::MIN, i64::MIN, i64::MIN];
+
+    /// Replays a cover tile by tile: the pieces must tile `[start, end)` exactly, in order.
+    fn covered(pieces: &[Piece]) -> Vec<Range<i64>> {
+        let mut out: Vec<Range<i64>> = Vec::new();
+        for piece in pieces {
+            let range = match piece {
+                Piece::Tiles { level, starts } => {
+                    assert_eq!(starts.start % level.millis(), 0, "{piece:?}");
+                    assert_eq!((starts.end - starts.start) % level.millis(), 0, "{piece:?}");
+                    starts.clone()
+                }
+                Piece::Events(r) => r.clone(),
+            };
+            if let Some(last) = out.last_mut() {
+                assert_eq!(last.end, range.start, "{pieces:?}");
+                last.end = range.end;
+            } else {
+                out.push(range);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn e03_tail_hops() {
+        assert_eq!(tail_hop(12 * DAY), DAY);
+        assert_eq!(tail_hop(11 * DAY), HOUR);
+        assert_eq!(tail_hop(12 * HOUR), HOUR);
+        assert_eq!(tail_hop(11 * HOUR), FIVE_MINUTES);
+        assert_eq!(tail_hop(288 * HOUR), DAY);
+        assert_eq!(tail_hop(24 * HOUR), HOUR);
+    }
+
+    /// The R-WIN-4 table.
+    #[test]
+    fn r_win_4_window_starts() {
+        let t = 1_703_073_661_923; // 2023-12-20T12:01:01.923Z
+        assert_eq!(window_start(t, 10 * DAY), 1_702_209_600_000); // 12-10T12:00Z
+        assert_eq!(window_start(t, 30 * DAY), 1_700_438_400_000); // 11-20T00:00Z
+        assert_eq!(window_start(1_703_073_780_000, HOUR), 1_703_070_000_000); // 12:03 → 11:00
+        assert_eq!(
+            window_start(1_703_075_696_789, 12 * HOUR),
+            1_703_030_400_000
+        );
+        assert_eq!(
+            window_start(1_703_070_000_000, 300 * HOUR),
+            1_701_907_200_000
+        );
+    }
+
+    #[test]
+    fn r_time_4_and_5_days() {
+        assert_eq!(day_start(day_of(1_703_073_661_923)), 1_703_030_400_000);
+        assert_eq!(day_of(1_703_030_399_999), day_of(1_703_030_400_000) - 1);
+        assert_eq!(floor(-1, DAY), -DAY);
+    }
+
+    /// R-TIME-4: start(2023-12-20) = 1703030400000.
+    #[test]
+    fn r_time_4_partition_names() {
+        assert_eq!(
+            parse_day("2023-12-20").map(day_start),
+            Some(1_703_030_400_000)
+        );
+        assert_eq!(day_name(parse_day("2024-02-29").unwrap()), "2024-02-29");
+        assert_eq!(parse_day("2023-02-29"), None);
+        assert_eq!(parse_day("2023-1-01"), None);
+        assert_eq!(parse_day("+023-01-01"), None);
+        for day in -800..30_000 {
+            assert_eq!(parse_day(&day_name(day)), Some(day));
+        }
+    }
+
+    #[test]
+    fn cover_uses_largest_aligned_tiles() {
+        let start = 10 * DAY + 3 * HOUR; // hour-aligned
+        let end = 13 * DAY + 2 * HOUR + 7 * FIVE_MINUTES + 1234;
+        let pieces = cover(start, end, &ALL_KEPT);
+        assert_eq!(
+            pieces,
+            vec![
+                Piece::Tiles {
+                    level: Level::Hour,
+                    starts: start..11 * DAY
+                },
+                Piece::Tiles {
+                    level: Level::Day,
+                    starts: 11 * DAY..13 * DAY
+                },
+                Piece::Tiles {
+                    level: Level::Hour,
+                    starts: 13 * DAY..13 * DAY + 2 * HOUR
+                },
+                Piece::Tiles {
+                    level: Level::FiveMinutes,
+                    starts: 13 * DAY + 2 * HOUR..13 * DAY + 2 * HOUR + 7 * FIVE_MINUTES
+                },
+                Piece::Events(13 * DAY + 2 * HOUR + 7 * FIVE_MINUTES..end),
+            ]
+        );
+    }
+
+    #[test]
+    fn cover_falls_back_to_events_where_fine_tiles_are_not_kept() {
+        let start = 10 * DAY + 3 * HOUR;
+        let end = 12 * DAY + 2 * HOUR + 30 * 60_000;
+        // Hour tiles kept only from day 12; five-minute tiles not at all.
+        let kept = [i64::MAX, 12 * DAY, i64::MIN];
+        let pieces = cover(start, end, &kept);
+        assert_eq!(
+            pieces,
+            vec![
+                Piece::Events(start..11 * DAY),
+                Piece::Tiles {
+                    level: Level::Day,
+                    starts: 11 * DAY..12 * DAY
+                },
+                Piece::Tiles {
+                    level: Level::Hour,
+                    starts: 12 * DAY..12 * DAY + 2 * HOUR
+                },
+                Piece::Events(12 * DAY + 2 * HOUR..end),
+            ]
+        );
+    }
+
+    #[test]
+    fn cover_tiles_every_range_exactly() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |m: i64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % m as u64) as i64
+        };
+        for _ in 0..5_000 {
+            let start = next(40 * DAY) - 20 * DAY;
+            let start = match next(4) {
+                0 => floor(start, DAY),
+                1 => floor(start, HOUR),
+                2 => floor(start, FIVE_MINUTES),
+                _ => start,
+            };
+            let end = start + next(20 * DAY);
+            let kept = [
+                next(40 * DAY) - 20 * DAY,
+                next(40 * DAY) - 20 * DAY,
+                i64::MIN,
+            ];
+            let pieces = cover(start, end, &kept);
+            if start < end {
+                assert_eq!(covered(&pieces), vec![start..end], "{start} {end} {kept:?}");
+            } else {
+                assert!(pieces.is_empty());
+            }
+            for piece in &pieces {
+                if let Piece::Tiles { level, starts } = piece {
+                    assert!(starts.start >= kept[level.index()], "{piece:?} {kept:?}");
+                }
+            }
+        }
+    }
+}

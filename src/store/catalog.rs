@@ -1,0 +1,70 @@
+//! The catalog: what the store holds, as JSON entries in redb's `catalog` table (sealed with a
+//! checksum by the storage crate). File paths are relative to the store directory.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `table/<name>`: a loaded source table, one raw segment per partition.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TableEntry {
+    /// Partition name → its raw rows, in input order.
+    pub partitions: BTreeMap<String, FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    pub file: String,
+    pub rows: u64,
+}
+
+/// `group_by/<name>`: a GroupBy's prepared rows and tile bounds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GroupByEntry {
+    pub segments: Vec<SegmentEntry>,
+    /// Earliest and latest event `ts` (events GroupBys).
+    pub earliest: Option<i64>,
+    pub watermark: Option<i64>,
+    /// First tile start kept per level (five minutes, hour, day).
+    pub kept_from: [i64; 3],
+}
+
+/// One segment of prepared rows: source `source`'s `role` table, partition `partition`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SegmentEntry {
+    pub source: usize,
+    pub role: RoleName,
+    pub partition: String,
+    pub file: String,
+    pub rows: u64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    Events,
+    Snapshot,
+    Mutations,
+}
+
+impl From<tilefold_ingest::Role> for RoleName {
+    fn from(role: tilefold_ingest::Role) -> Self {
+        match role {
+            tilefold_ingest::Role::Events => RoleName::Events,
+            tilefold_ingest::Role::Snapshot => RoleName::Snapshot,
+            tilefold_ingest::Role::Mutations => RoleName::Mutations,
+        }
+    }
+}
+
+pub const NEXT_FILE_ID: &str = "next_file_id";
+
+pub fn table_key(name: &str) -> String {
+    format!("table/{name}")
+}
+
+pub fn group_by_key(name: &str) -> String {
+    format!("group_by/{name}")
+}

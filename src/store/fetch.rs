@@ -1,0 +1,370 @@
+//! Online fetch (SEMANTICS.md §7): the evaluator at T = `atMillis` or now, keys cast to the key
+//! types, per-part exceptions, missing data absent, derivations applied.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{DataType as ArrowType, Field, Schema};
+
+use tilefold_query::config::{GroupBy, Join};
+use tilefold_query::derivation::Derivations;
+use tilefold_query::evaluate::{GroupByEvaluator, QueryTime};
+use tilefold_query::key::KeyCodec;
+use tilefold_query::value::{value_at, values_to_array};
+use tilefold_query::window::{day_name, day_of};
+use tilefold_query::Value;
+use tilefold_storage::ReadTxn;
+
+use super::bound::{BoundGroupBy, DataView};
+use super::Store;
+use crate::{Error, Result};
+
+/// A fetch response's feature map, in column order. Null values are absent (R-ONL-6, E-08).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Features {
+    pub values: Vec<(String, Value)>,
+}
+
+impl Features {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The map as JSON (R-REST-4).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .map(|(n, v)| (n.clone(), crate::json::value_to_json(v, true)))
+                .collect(),
+        )
+    }
+}
+
+/// The current wall-clock time in epoch milliseconds.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Store {
+    /// The features of GroupBy `name` for `keys` at `at` (default now). A null key gives an empty
+    /// map (R-ONL-4); a key with no data gives an empty map (R-ONL-6).
+    pub fn fetch_group_by(
+        &self,
+        name: &str,
+        keys: &BTreeMap<String, Value>,
+        at: Option<i64>,
+    ) -> Result<Features> {
+        let state = self.state();
+        let name = Store::group_by_name(&state, name)
+            .ok_or_else(|| Error::Request(format!("unknown group-by {name}")))?;
+        let config = &state.group_bys[&name];
+        let mut values = Vec::with_capacity(config.key_columns().len());
+        for key in config.key_columns() {
+            match keys.get(key) {
+                Some(v) => values.push(v.clone()),
+                None => {
+                    return Err(Error::Request(format!(
+                        "group-by {name}: missing key {key} (keys given: {})",
+                        keys.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )))
+                }
+            }
+        }
+        let Some(bound) = state.bound.get(&name) else {
+            return Ok(Features::default());
+        };
+        let t = at.unwrap_or_else(now_millis);
+        let row = part_row(bound, &state.read, &values, QueryTime::At(t), t)
+            .map_err(|e| Error::Request(format!("group-by {name}: {e}")))?;
+        let mut features = Features::default();
+        if let Some(row) = row {
+            for (field, value) in part_fields(bound).iter().zip(row) {
+                if !value.is_null() {
+                    features.values.push((field.name().clone(), value));
+                }
+            }
+        }
+        Ok(features)
+    }
+
+    /// The features of Join `name` (`team/name.v1` or `team.name.v1`) for `keys` at `at`.
+    pub fn fetch_join(
+        &self,
+        name: &str,
+        keys: &BTreeMap<String, Value>,
+        at: Option<i64>,
+    ) -> Result<Features> {
+        let state = self.state();
+        let name = Store::join_name(&state, name)
+            .ok_or_else(|| Error::Request(format!("unknown join {name}")))?;
+        let join = &state.joins[&name];
+        let t = at.unwrap_or_else(now_millis);
+        let mut base: Vec<(Field, Value)> = Vec::new();
+        let mut exceptions: Vec<(String, Value)> = Vec::new();
+        for part in &join.join_parts {
+            let prefix = part.full_prefix();
+            let group_by = &part.group_by;
+            let bound = state.bound.get(group_by.name());
+            let fields = match bound {
+                Some(b) => part_fields(b),
+                None => unbound_fields(group_by),
+            };
+            let mut row = vec![Value::Null; fields.len()];
+            let mut values = Vec::new();
+            let mut missing = Vec::new();
+            for key in group_by.key_columns() {
+                match keys.get(part.left_column_for(key)) {
+                    Some(v) => values.push(v.clone()),
+                    None => missing.push(part.left_column_for(key).to_owned()),
+                }
+            }
+            if !missing.is_empty() {
+                exceptions.push((
+                    format!("{prefix}_exception"),
+                    Value::String(format!(
+                        "join part {prefix}: missing keys {} (keys given: {})",
+                        missing.join(", "),
+                        keys.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                ));
+            } else if let Some(bound) = bound {
+                match part_row(bound, &state.read, &values, QueryTime::At(t), t) {
+                    Ok(Some(r)) => row = r,
+                    Ok(None) => {}
+                    Err(e) => exceptions.push((
+                        format!("{prefix}_exception"),
+                        Value::String(format!("join part {prefix}: {e}")),
+                    )),
+                }
+            }
+            for (field, value) in fields.iter().zip(row) {
+                let name = format!("{prefix}_{}", field.name());
+                base.push((Field::new(name, field.data_type().clone(), true), value));
+            }
+        }
+        for part in join.external_parts() {
+            let full = part.full_name();
+            if part.source.is_contextual() {
+                // R-EXT-3: the request's own values.
+                for field in part.source.value_fields() {
+                    let value = keys.get(field).cloned().unwrap_or(Value::Null);
+                    base.push((
+                        Field::new(format!("{full}_{field}"), json_type(&value), true),
+                        value,
+                    ));
+                }
+            } else {
+                exceptions.push((
+                    format!("{full}_exception"),
+                    Value::String(format!(
+                        "no handler registered for external source {}",
+                        part.source.name()
+                    )),
+                ));
+            }
+        }
+        let mut features = Features::default();
+        let derived = if join.derivations.as_ref().is_some_and(|d| !d.is_empty()) {
+            match derive_online(join, &base, keys, t) {
+                Ok(values) => Some(values),
+                Err(e) => {
+                    features
+                        .values
+                        .push(("derivation_fetch_exception".into(), Value::String(e)));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let values = derived.unwrap_or_else(|| {
+            base.into_iter()
+                .map(|(f, v)| (f.name().clone(), v))
+                .collect()
+        });
+        features
+            .values
+            .extend(values.into_iter().filter(|(_, v)| !v.is_null()));
+        features.values.extend(exceptions);
+        Ok(features)
+    }
+}
+
+/// A part's output columns: the GroupBy's derivations, or its evaluator's columns.
+pub(super) fn part_fields(bound: &BoundGroupBy) -> Vec<Field> {
+    match &bound.derivations {
+        Some(d) => d
+            .output_schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect(),
+        None => bound.evaluator.output_fields().to_vec(),
+    }
+}
+
+/// Columns of a GroupBy that has no data yet: its names, untyped.
+pub(super) fn unbound_fields(group_by: &GroupBy) -> Vec<Field> {
+    group_by
+        .value_columns()
+        .into_iter()
+        .map(|n| Field::new(n, ArrowType::Null, true))
+        .collect()
+}
+
+/// One part's values for `key_values` at `at` (`t` is the instant for `ts`/`ds` in derivations);
+/// `None` when a key is null (R-JOIN-4).
+pub(super) fn part_row(
+    bound: &BoundGroupBy,
+    read: &ReadTxn,
+    key_values: &[Value],
+    at: QueryTime,
+    t: i64,
+) -> std::result::Result<Option<Vec<Value>>, String> {
+    let Some(cast) = bound
+        .keys
+        .cast_values(key_values)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let key = bound
+        .keys
+        .encode(&cast)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let data = DataView {
+        group_by: bound,
+        read,
+    };
+    let values = bound
+        .evaluator
+        .evaluate(&data, &key, at)
+        .map_err(|e| e.to_string())?;
+    match &bound.derivations {
+        None => Ok(Some(values)),
+        Some(derivations) => {
+            let mut fields: Vec<Field> = bound.evaluator.output_fields().to_vec();
+            let mut row = values;
+            for ((name, data_type), value) in bound.keys.columns().iter().zip(cast) {
+                fields.push(Field::new(name, data_type.to_arrow(), true));
+                row.push(value);
+            }
+            fields.push(Field::new("ts", ArrowType::Int64, true));
+            row.push(Value::Long(t));
+            fields.push(Field::new("ds", ArrowType::Utf8, true));
+            row.push(Value::String(day_name(day_of(t))));
+            let batch = one_row(&fields, &row)?;
+            let out = derivations.apply(&batch).map_err(|e| e.to_string())?;
+            Ok(Some(read_row(&out)))
+        }
+    }
+}
+
+/// The GroupBy's own derivations over its outputs, keys, `ts` and `ds` (R-NAME-9).
+pub(super) fn group_by_derivations(
+    config: &GroupBy,
+    evaluator: &GroupByEvaluator,
+    keys: &KeyCodec,
+) -> Result<Option<Derivations>> {
+    if config.derivations().is_empty() {
+        return Ok(None);
+    }
+    let mut fields: Vec<Field> = evaluator.output_fields().to_vec();
+    let base: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+    for (name, data_type) in keys.columns() {
+        fields.push(Field::new(name, data_type.to_arrow(), true));
+    }
+    fields.push(Field::new("ts", ArrowType::Int64, true));
+    fields.push(Field::new("ds", ArrowType::Utf8, true));
+    let derivations = Derivations::compile(
+        config.name(),
+        "derivations",
+        config.derivations(),
+        &base,
+        &Schema::new(fields),
+    )?;
+    Ok(Some(derivations))
+}
+
+/// R-ONL-9: join derivations over the base values, the request keys, `ts` and `ds`.
+fn derive_online(
+    join: &Join,
+    base: &[(Field, Value)],
+    keys: &BTreeMap<String, Value>,
+    t: i64,
+) -> std::result::Result<Vec<(String, Value)>, String> {
+    let names: Vec<String> = base.iter().map(|(f, _)| f.name().clone()).collect();
+    let mut fields: Vec<Field> = base.iter().map(|(f, _)| f.clone()).collect();
+    let mut row: Vec<Value> = base.iter().map(|(_, v)| v.clone()).collect();
+    for (name, value) in keys {
+        if !names.contains(name) {
+            fields.push(Field::new(name, json_type(value), true));
+            row.push(value.clone());
+        }
+    }
+    for (name, value) in [
+        ("ts", Value::Long(t)),
+        ("ds", Value::String(day_name(day_of(t)))),
+    ] {
+        if !fields.iter().any(|f| f.name() == name) {
+            fields.push(Field::new(name, json_type(&value), true));
+            row.push(value);
+        }
+    }
+    let schema = Schema::new(fields.clone());
+    let derivations = Derivations::compile(
+        join.name(),
+        "derivations",
+        join.derivations.as_deref().unwrap_or_default(),
+        &names,
+        &schema,
+    )
+    .map_err(|e| e.to_string())?;
+    let batch = one_row(&fields, &row)?;
+    let out = derivations.apply(&batch).map_err(|e| e.to_string())?;
+    let values = read_row(&out);
+    Ok(out
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .zip(values)
+        .collect())
+}
+
+fn json_type(value: &Value) -> ArrowType {
+    match value {
+        Value::Long(_) => ArrowType::Int64,
+        Value::Double(_) => ArrowType::Float64,
+        Value::Boolean(_) => ArrowType::Boolean,
+        Value::Null => ArrowType::Null,
+        _ => ArrowType::Utf8,
+    }
+}
+
+fn one_row(fields: &[Field], row: &[Value]) -> std::result::Result<RecordBatch, String> {
+    let columns = fields
+        .iter()
+        .zip(row)
+        .map(|(f, v)| match f.data_type() {
+            ArrowType::Null => Ok(Arc::new(arrow::array::NullArray::new(1)) as ArrayRef),
+            t => values_to_array(std::slice::from_ref(v), t),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    RecordBatch::try_new(Arc::new(Schema::new(fields.to_vec())), columns).map_err(|e| e.to_string())
+}
+
+fn read_row(batch: &RecordBatch) -> Vec<Value> {
+    batch
+        .columns()
+        .iter()
+        .map(|c| value_at(c.as_ref(), 0).unwrap_or(Value::Null))
+        .collect()
+}

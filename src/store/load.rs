@@ -1,0 +1,164 @@
+//! Bulk load: a table's Parquet files → raw partitions → every GroupBy reading the table
+//! prepared again for those partitions, tiles rebuilt → one commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use arrow::array::RecordBatch;
+use tilefold_ingest::{read_parquet, split_partitions, IngestError, RowCounts};
+
+use super::catalog::FileEntry;
+use super::rebuild::{partition_column, reads_table, Work};
+use super::Store;
+use crate::{Error, Result};
+
+/// What a load did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub table: String,
+    pub rows: usize,
+    /// Partitions written (a partition loaded again replaces the old one).
+    pub partitions: Vec<String>,
+    /// Rows rejected for a null or malformed partition value.
+    pub rejected_partition: usize,
+    /// Per GroupBy reading the table: what its source query kept and dropped.
+    pub group_bys: BTreeMap<String, RowCounts>,
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "loaded {}: {} rows in {} partitions ({} .. {})",
+            self.table,
+            self.rows,
+            self.partitions.len(),
+            self.partitions.first().map_or("-", String::as_str),
+            self.partitions.last().map_or("-", String::as_str),
+        )?;
+        if self.rejected_partition > 0 {
+            writeln!(
+                f,
+                "  rejected {} rows: null or malformed partition value",
+                self.rejected_partition
+            )?;
+        }
+        for (name, c) in &self.group_bys {
+            write!(f, "  {name}: {} rows kept", c.kept)?;
+            let mut dropped = Vec::new();
+            if c.filtered > 0 {
+                dropped.push(format!("{} filtered by wheres", c.filtered));
+            }
+            if c.null_time > 0 {
+                dropped.push(format!("{} rejected: null time column", c.null_time));
+            }
+            if c.null_keys > 0 {
+                dropped.push(format!("{} dropped: all keys null", c.null_keys));
+            }
+            if c.null_mutation_time > 0 {
+                dropped.push(format!(
+                    "{} rejected: null mutation time",
+                    c.null_mutation_time
+                ));
+            }
+            if !dropped.is_empty() {
+                write!(f, "; {}", dropped.join(", "))?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Loads Parquet files into `table` (e.g. `data.purchases`). Rows carry the partition column
+    /// (`ds`); each partition in the files replaces the stored one.
+    pub fn load_parquet(&self, table: &str, files: &[impl AsRef<Path>]) -> Result<LoadReport> {
+        let mut batches = Vec::new();
+        let mut schema = None;
+        for file in files {
+            let file = file.as_ref();
+            let (s, b) = read_parquet(file)?;
+            match &schema {
+                None => schema = Some(s),
+                Some(first) if first.fields() != s.fields() => {
+                    return Err(Error::Ingest(IngestError::SchemaMismatch {
+                        file: file.to_owned(),
+                        reason: format!("expected {first}, found {s}"),
+                    }))
+                }
+                Some(_) => {}
+            }
+            batches.extend(b);
+        }
+        let Some(schema) = schema else {
+            return Ok(LoadReport {
+                table: table.to_owned(),
+                ..LoadReport::default()
+            });
+        };
+        self.load_batches(table, &schema, &batches)
+    }
+
+    /// Loads Arrow batches into `table`, as [`Store::load_parquet`] does.
+    pub fn load_batches(
+        &self,
+        table: &str,
+        schema: &arrow::datatypes::SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<LoadReport> {
+        let _writer = self.writer()?;
+        let state = self.state();
+        let readers: Vec<_> = state
+            .group_bys
+            .values()
+            .filter(|g| reads_table(g, table))
+            .collect();
+        let column = partition_column(&readers, table);
+        let partitions = split_partitions(table, schema, batches, &column)?;
+        let mut report = LoadReport {
+            table: table.to_owned(),
+            rows: batches.iter().map(RecordBatch::num_rows).sum(),
+            partitions: partitions.batches.keys().cloned().collect(),
+            rejected_partition: partitions.rejected,
+            group_bys: BTreeMap::new(),
+        };
+        let mut txn = self.inner.db.begin_write()?;
+        let mut work = Work::new(self, &state, &mut txn)?;
+        let mut entry = work.tables.get(table).cloned().unwrap_or_default();
+        for (partition, batch) in &partitions.batches {
+            let (relative, absolute) = work.new_file("tables", table);
+            work.write(&absolute, batch)?;
+            let old = entry.partitions.insert(
+                partition.clone(),
+                FileEntry {
+                    file: relative,
+                    rows: batch.num_rows() as u64,
+                },
+            );
+            if let Some(old) = old {
+                work.obsolete.push(self.inner.dir.join(old.file));
+            }
+            work.raw
+                .insert((table.to_owned(), partition.clone()), batch.clone());
+        }
+        work.tables.insert(table.to_owned(), entry);
+        let loaded: BTreeSet<String> = partitions.batches.keys().cloned().collect();
+        for group_by in &readers {
+            work.rebuild(group_by, Some((table, &loaded)))?;
+        }
+        report.group_bys = work.counts.clone();
+        let tables = work.tables.clone();
+        let (entries, obsolete) = work.finish()?;
+        txn.commit()?;
+        self.publish(
+            state.group_bys.clone(),
+            state.joins.clone(),
+            tables,
+            entries,
+        )?;
+        self.remove_files(&obsolete);
+        Ok(report)
+    }
+}

@@ -1,0 +1,337 @@
+//! The store: one directory, opened by one writing process (DESIGN.md "On disk").
+//!
+//! - `tilefold.redb` holds configs, the catalog ([`catalog`]) and tiles.
+//! - `segments/tables/<table>/<id>.arrow` hold loaded tables' raw rows, one file per partition.
+//! - `segments/group_bys/<group-by>/<id>.arrow` hold each GroupBy's prepared rows (source query
+//!   applied, sorted by key and time), one file per source table partition.
+//!
+//! Every change writes its files first (temp, fsync, rename, fsync dir), then commits one redb
+//! transaction that references them; files no commit references are removed at open.
+
+mod backfill;
+mod bound;
+mod catalog;
+mod fetch;
+mod load;
+mod rebuild;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tilefold_query::config::{ConfigSet, GroupBy, Join};
+use tilefold_query::naming::clean_name;
+use tilefold_storage::{
+    remove_unreferenced, Database, FileSystem, ReadTxn, RealFileSystem, Segment, StoreLock,
+};
+
+use crate::{Error, Result};
+use bound::BoundGroupBy;
+use catalog::{GroupByEntry, TableEntry};
+
+pub use backfill::{BackfillOptions, BackfillReport, Left};
+pub use fetch::Features;
+pub use load::LoadReport;
+
+/// An open store. Cheap to clone; `Send + Sync`. Readers never wait for the writer: each call
+/// works on the state of the last commit.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    db: Database,
+    fs: Arc<dyn FileSystem>,
+    state: RwLock<Arc<State>>,
+    /// Serialises changes (apply, load).
+    writer: Mutex<()>,
+    _lock: StoreLock,
+}
+
+/// One committed state: configs, catalog, bound GroupBys and the read transaction of that commit.
+#[derive(Debug)]
+struct State {
+    group_bys: BTreeMap<String, GroupBy>,
+    joins: BTreeMap<String, Join>,
+    tables: BTreeMap<String, TableEntry>,
+    bound: BTreeMap<String, Arc<BoundGroupBy>>,
+    read: ReadTxn,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`. Fails with [`Error::Storage`] if another process
+    /// has it open.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(dir, Arc::new(RealFileSystem))
+    }
+
+    /// Opens the store with file writes going through `fs` (fault-injection tests).
+    pub fn open_with(dir: impl AsRef<Path>, fs: Arc<dyn FileSystem>) -> Result<Store> {
+        let dir = dir.as_ref().to_owned();
+        fs.create_dir_all(&dir).map_err(|source| {
+            Error::Storage(tilefold_storage::StorageError::Io {
+                path: dir.clone(),
+                source,
+            })
+        })?;
+        let lock = StoreLock::acquire(&dir)?;
+        let db = Database::open(&dir)?;
+        let state = load_state(&dir, &db)?;
+        // Files no commit references: left by an interrupted change.
+        let referenced: HashSet<PathBuf> = referenced_files(&dir, &state);
+        remove_unreferenced(fs.as_ref(), &dir.join("segments"), &referenced)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir,
+                db,
+                fs,
+                state: RwLock::new(Arc::new(state)),
+                writer: Mutex::new(()),
+                _lock: lock,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Registers configs: every GroupBy, and every Join with the GroupBys of its parts. GroupBys
+    /// whose tables are already loaded are prepared from them.
+    pub fn apply(&self, configs: &ConfigSet) -> Result<()> {
+        let _writer = self.writer()?;
+        let state = self.state();
+        let mut group_bys = state.group_bys.clone();
+        let mut changed = Vec::new();
+        let mut register = |group_by: &GroupBy, from: &str| -> Result<()> {
+            if let Some(existing) = group_bys.get(group_by.name()) {
+                if existing == group_by {
+                    return Ok(());
+                }
+                if !same_semantics(existing, group_by)
+                    && !configs.group_bys.contains_key(group_by.name())
+                {
+                    return Err(Error::Config(
+                        tilefold_query::config::ConfigError::Invalid {
+                            config: from.to_owned(),
+                            field: "joinParts".into(),
+                            reason: format!(
+                                "group-by {} differs from the registered one with that name",
+                                group_by.name()
+                            ),
+                        },
+                    ));
+                }
+            }
+            group_bys.insert(group_by.name().to_owned(), group_by.clone());
+            changed.push(group_by.name().to_owned());
+            Ok(())
+        };
+        for group_by in configs.group_bys.values() {
+            register(group_by, group_by.name())?;
+        }
+        for join in configs.joins.values() {
+            for part in &join.join_parts {
+                if !configs.group_bys.contains_key(part.group_by.name()) {
+                    register(&part.group_by, join.name())?;
+                }
+            }
+        }
+        let mut joins = state.joins.clone();
+        for join in configs.joins.values() {
+            joins.insert(join.name().to_owned(), join.clone());
+        }
+        let mut txn = self.inner.db.begin_write()?;
+        for name in &changed {
+            txn.put_config(name, &group_bys[name].to_json_string())?;
+        }
+        for join in configs.joins.values() {
+            txn.put_config(join.name(), &join.to_json_string())?;
+        }
+        let mut work = rebuild::Work::new(self, &state, &mut txn)?;
+        for name in &changed {
+            work.rebuild(&group_bys[name], None)?;
+        }
+        let (entries, obsolete) = work.finish()?;
+        txn.commit()?;
+        self.publish(group_bys, joins, state.tables.clone(), entries)?;
+        self.remove_files(&obsolete);
+        Ok(())
+    }
+
+    /// The names of the registered GroupBys and Joins.
+    pub fn config_names(&self) -> (Vec<String>, Vec<String>) {
+        let state = self.state();
+        (
+            state.group_bys.keys().cloned().collect(),
+            state.joins.keys().cloned().collect(),
+        )
+    }
+
+    fn state(&self) -> Arc<State> {
+        match self.inner.state.read() {
+            Ok(state) => state.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        Ok(match self.inner.writer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        })
+    }
+
+    /// Installs the state of a new commit: `entries` replace the GroupBys' catalog entries.
+    fn publish(
+        &self,
+        group_bys: BTreeMap<String, GroupBy>,
+        joins: BTreeMap<String, Join>,
+        tables: BTreeMap<String, TableEntry>,
+        entries: BTreeMap<String, Option<GroupByEntry>>,
+    ) -> Result<()> {
+        let old = self.state();
+        let mut bound = old.bound.clone();
+        for (name, entry) in entries {
+            bound.remove(&name);
+            if let (Some(entry), Some(config)) = (entry, group_bys.get(&name)) {
+                if let Some(b) = bind(&self.inner.dir, config, entry)? {
+                    bound.insert(name, Arc::new(b));
+                }
+            }
+        }
+        let state = State {
+            group_bys,
+            joins,
+            tables,
+            bound,
+            read: self.inner.db.begin_read()?,
+        };
+        match self.inner.state.write() {
+            Ok(mut s) => *s = Arc::new(state),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(state),
+        }
+        Ok(())
+    }
+
+    fn remove_files(&self, files: &[PathBuf]) {
+        for file in files {
+            // Best effort: a file left behind is removed at the next open.
+            let _ = self.inner.fs.remove_file(file);
+        }
+    }
+
+    /// Resolves a GroupBy name given as `team.name.v1`, `team/name.v1` or its clean name.
+    fn group_by_name(state: &State, name: &str) -> Option<String> {
+        let dotted = name.replacen('/', ".", 1);
+        if state.group_bys.contains_key(&dotted) {
+            return Some(dotted);
+        }
+        let clean = clean_name(name);
+        state
+            .group_bys
+            .keys()
+            .find(|n| clean_name(n) == clean)
+            .cloned()
+    }
+
+    fn join_name(state: &State, name: &str) -> Option<String> {
+        let dotted = name.replacen('/', ".", 1);
+        state.joins.contains_key(&dotted).then_some(dotted)
+    }
+}
+
+/// Two GroupBys compute the same values (metadata aside).
+fn same_semantics(a: &GroupBy, b: &GroupBy) -> bool {
+    a.sources == b.sources
+        && a.key_columns == b.key_columns
+        && a.aggregations == b.aggregations
+        && a.accuracy() == b.accuracy()
+        && a.derivations == b.derivations
+}
+
+fn load_state(dir: &Path, db: &Database) -> Result<State> {
+    let read = db.begin_read()?;
+    let mut group_bys = BTreeMap::new();
+    let mut joins = BTreeMap::new();
+    for (name, json) in read.configs()? {
+        match tilefold_query::config::Config::from_json_str(&json, None)? {
+            tilefold_query::config::Config::GroupBy(g) => {
+                group_bys.insert(name, g);
+            }
+            tilefold_query::config::Config::Join(j) => {
+                joins.insert(name, *j);
+            }
+            tilefold_query::config::Config::StagingQuery(_) => {}
+        }
+    }
+    let mut tables = BTreeMap::new();
+    let mut bound = BTreeMap::new();
+    for key in read.catalog_names()? {
+        let Some(bytes) = read.catalog(&key)? else {
+            continue;
+        };
+        let corrupted = |e: serde_json::Error| {
+            Error::Storage(tilefold_storage::StorageError::Corrupted {
+                what: format!("catalog entry {key}"),
+                detail: e.to_string(),
+            })
+        };
+        if let Some(table) = key.strip_prefix("table/") {
+            let entry: TableEntry = serde_json::from_slice(&bytes).map_err(corrupted)?;
+            tables.insert(table.to_owned(), entry);
+        } else if let Some(name) = key.strip_prefix("group_by/") {
+            let entry: GroupByEntry = serde_json::from_slice(&bytes).map_err(corrupted)?;
+            if let Some(config) = group_bys.get(name) {
+                if let Some(b) = bind(dir, config, entry)? {
+                    bound.insert(name.to_owned(), Arc::new(b));
+                }
+            }
+        }
+    }
+    Ok(State {
+        group_bys,
+        joins,
+        tables,
+        bound,
+        read,
+    })
+}
+
+fn referenced_files(dir: &Path, state: &State) -> HashSet<PathBuf> {
+    let mut files = HashSet::new();
+    for table in state.tables.values() {
+        files.extend(table.partitions.values().map(|p| dir.join(&p.file)));
+    }
+    for bound in state.bound.values() {
+        files.extend(bound.entry.segments.iter().map(|s| dir.join(&s.file)));
+    }
+    files
+}
+
+/// Opens a GroupBy's segments and binds its evaluator; `None` without segments.
+fn bind(dir: &Path, config: &GroupBy, entry: GroupByEntry) -> Result<Option<BoundGroupBy>> {
+    if entry.segments.is_empty() {
+        return Ok(None);
+    }
+    let segments = entry
+        .segments
+        .iter()
+        .map(|s| Segment::open(&dir.join(&s.file)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let schema = segments[0].batch().schema();
+    let evaluator = tilefold_query::evaluate::GroupByEvaluator::new(config, &schema)?;
+    let keys = rebuild::key_codec(config, &schema)?;
+    let derivations = fetch::group_by_derivations(config, &evaluator, &keys)?;
+    Ok(Some(BoundGroupBy::new(
+        config.clone(),
+        entry,
+        evaluator,
+        keys,
+        derivations,
+        segments,
+    )))
+}

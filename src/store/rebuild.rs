@@ -1,0 +1,384 @@
+//! Preparing a GroupBy's rows and tiles from loaded tables, inside one write transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Int64Type, Schema};
+
+use tilefold_ingest::{fold_tiles, kept_from, Role, RowCounts, SourceRows};
+use tilefold_query::config::{ConfigError, GroupBy, Source};
+use tilefold_query::evaluate::GroupByEvaluator;
+use tilefold_query::key::KeyCodec;
+use tilefold_query::naming::clean_name;
+use tilefold_query::source_query::TIME_COLUMN;
+use tilefold_query::window::parse_day;
+use tilefold_query::DataType;
+use tilefold_storage::{write_segment, Segment, WriteTxn};
+
+use super::catalog::{
+    group_by_key, table_key, GroupByEntry, RoleName, SegmentEntry, TableEntry, NEXT_FILE_ID,
+};
+use super::{State, Store};
+use crate::{Error, Result};
+
+/// The changes of one commit: new files, replaced files, new catalog entries.
+pub(super) struct Work<'a> {
+    store: &'a Store,
+    state: &'a State,
+    txn: &'a mut WriteTxn,
+    next_id: u64,
+    pub tables: BTreeMap<String, TableEntry>,
+    /// Partitions loaded by this change, still in memory.
+    pub raw: BTreeMap<(String, String), RecordBatch>,
+    pub entries: BTreeMap<String, Option<GroupByEntry>>,
+    pub counts: BTreeMap<String, RowCounts>,
+    pub obsolete: Vec<PathBuf>,
+}
+
+impl<'a> Work<'a> {
+    pub fn new(store: &'a Store, state: &'a State, txn: &'a mut WriteTxn) -> Result<Self> {
+        let next_id = match state.read.catalog(NEXT_FILE_ID)? {
+            Some(bytes) if bytes.len() == 8 => {
+                u64::from_le_bytes(bytes.as_slice().try_into().unwrap_or([0; 8]))
+            }
+            _ => 1,
+        };
+        Ok(Work {
+            store,
+            state,
+            txn,
+            next_id,
+            tables: state.tables.clone(),
+            raw: BTreeMap::new(),
+            entries: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            obsolete: Vec::new(),
+        })
+    }
+
+    /// A new file name under `segments/<kind>/<name>/`: (relative, absolute).
+    pub fn new_file(&mut self, kind: &str, name: &str) -> (String, PathBuf) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let relative = format!("segments/{kind}/{}/{id:08}.arrow", clean_name(name));
+        let absolute = self.store.inner.dir.join(&relative);
+        (relative, absolute)
+    }
+
+    pub fn write(&mut self, absolute: &std::path::Path, batch: &RecordBatch) -> Result<()> {
+        let fs = self.store.inner.fs.as_ref();
+        if let Some(parent) = absolute.parent() {
+            fs.create_dir_all(parent).map_err(|source| {
+                Error::Storage(tilefold_storage::StorageError::Io {
+                    path: parent.to_owned(),
+                    source,
+                })
+            })?;
+        }
+        write_segment(fs, absolute, batch)?;
+        Ok(())
+    }
+
+    fn raw_batch(&self, table: &str, partition: &str) -> Result<Option<RecordBatch>> {
+        if let Some(batch) = self.raw.get(&(table.to_owned(), partition.to_owned())) {
+            return Ok(Some(batch.clone()));
+        }
+        let Some(file) = self
+            .tables
+            .get(table)
+            .and_then(|t| t.partitions.get(partition))
+        else {
+            return Ok(None);
+        };
+        let segment = Segment::open(&self.store.inner.dir.join(&file.file))?;
+        Ok(Some(segment.batch().clone()))
+    }
+
+    /// Prepares `group_by` again: from every loaded partition of its tables (`only` = None), or
+    /// only from the given partitions of one table, keeping its other rows.
+    pub fn rebuild(
+        &mut self,
+        group_by: &GroupBy,
+        only: Option<(&str, &BTreeSet<String>)>,
+    ) -> Result<()> {
+        let name = group_by.name().to_owned();
+        let old = match self.entries.get(&name) {
+            Some(entry) => entry.clone(),
+            None => self.state.bound.get(&name).map(|b| b.entry.clone()),
+        };
+        let mut segments = Vec::new();
+        for segment in old.map(|e| e.segments).unwrap_or_default() {
+            let table = source_table(&group_by.sources()[..], segment.source, segment.role);
+            let replaced = match only {
+                Some((t, partitions)) => {
+                    table.as_deref() == Some(t) && partitions.contains(&segment.partition)
+                }
+                None => true,
+            };
+            if replaced {
+                self.obsolete.push(self.store.inner.dir.join(&segment.file));
+            } else {
+                segments.push(segment);
+            }
+        }
+        let mut counts = RowCounts::default();
+        for (index, source) in group_by.sources().iter().enumerate() {
+            for role in [Role::Events, Role::Snapshot, Role::Mutations] {
+                let Some(table) = source_table(group_by.sources(), index, role.into()) else {
+                    continue;
+                };
+                if only.is_some_and(|(t, _)| t != table) {
+                    continue;
+                }
+                let partitions: Vec<String> = match (only, self.tables.get(&table)) {
+                    (Some((_, partitions)), _) => partitions.iter().cloned().collect(),
+                    (None, Some(entry)) => entry.partitions.keys().cloned().collect(),
+                    (None, None) => continue,
+                };
+                let query = source.query();
+                let first = query.and_then(|q| q.start_partition.clone());
+                let last = query.and_then(|q| q.end_partition.clone());
+                let mut rows: Option<SourceRows> = None;
+                for partition in partitions {
+                    // R-SRC-4: partitions within the source's range.
+                    if first.as_ref().is_some_and(|f| partition < *f)
+                        || last.as_ref().is_some_and(|l| partition > *l)
+                    {
+                        continue;
+                    }
+                    let Some(day) = parse_day(&partition) else {
+                        continue;
+                    };
+                    let Some(raw) = self.raw_batch(&table, &partition)? else {
+                        continue;
+                    };
+                    if rows.is_none() {
+                        rows = Some(SourceRows::new(group_by, index, role, &raw.schema())?);
+                    }
+                    let Some(rows) = &rows else { continue };
+                    let (prepared, c) = rows.prepare(&table, &partition, day, &raw)?;
+                    add_counts(&mut counts, c);
+                    if prepared.num_rows() == 0 {
+                        continue;
+                    }
+                    let (relative, absolute) = self.new_file("group_bys", &name);
+                    self.write(&absolute, &prepared)?;
+                    let (min_ts, max_ts) = ts_range(&prepared);
+                    segments.push(SegmentEntry {
+                        source: index,
+                        role: role.into(),
+                        partition: partition.clone(),
+                        file: relative,
+                        rows: prepared.num_rows() as u64,
+                        min_ts,
+                        max_ts,
+                    });
+                }
+            }
+            // R-SRC-5: a cumulative source reads only its latest partition.
+            if source.is_cumulative() {
+                let latest = segments
+                    .iter()
+                    .filter(|s| s.source == index)
+                    .map(|s| s.partition.clone())
+                    .max();
+                segments.retain(|s| s.source != index || Some(&s.partition) == latest.as_ref());
+            }
+        }
+        segments.sort_by(|a, b| {
+            (a.role, a.source, &a.partition).cmp(&(b.role, b.source, &b.partition))
+        });
+        self.counts.insert(name.clone(), counts);
+        if segments.is_empty() {
+            self.txn.clear_tiles(&name)?;
+            self.entries.insert(name, None);
+            return Ok(());
+        }
+        let opened = segments
+            .iter()
+            .map(|s| Segment::open(&self.store.inner.dir.join(&s.file)))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_schemas(group_by, &segments, &opened)?;
+        let events: Vec<RecordBatch> = segments
+            .iter()
+            .zip(&opened)
+            .filter(|(s, _)| s.role == RoleName::Events)
+            .map(|(_, o)| o.batch().clone())
+            .collect();
+        let earliest = segments
+            .iter()
+            .filter(|s| s.role == RoleName::Events)
+            .map(|s| s.min_ts)
+            .min();
+        let watermark = segments
+            .iter()
+            .filter(|s| s.role == RoleName::Events)
+            .map(|s| s.max_ts)
+            .max();
+        let kept = kept_from(watermark);
+        self.txn.clear_tiles(&name)?;
+        if !events.is_empty() && !group_by.aggregations().is_empty() {
+            let evaluator = GroupByEvaluator::new(group_by, &events[0].schema())?;
+            if let Some(aggregator) = evaluator.aggregator() {
+                let txn = &mut *self.txn;
+                let mut buf = Vec::new();
+                fold_tiles(
+                    aggregator,
+                    &events,
+                    kept,
+                    |key, level, start, irs| -> Result<()> {
+                        buf.clear();
+                        aggregator.encode(irs, &mut buf);
+                        txn.put_tile(&name, key, level as u8, start, &buf)?;
+                        Ok(())
+                    },
+                )?;
+            }
+        }
+        self.entries.insert(
+            name,
+            Some(GroupByEntry {
+                segments,
+                earliest,
+                watermark,
+                kept_from: kept,
+            }),
+        );
+        Ok(())
+    }
+
+    /// Writes the catalog entries; returns them and the files they no longer reference.
+    pub fn finish(self) -> Result<(BTreeMap<String, Option<GroupByEntry>>, Vec<PathBuf>)> {
+        for (name, entry) in &self.entries {
+            match entry {
+                Some(entry) => self.txn.put_catalog(
+                    &group_by_key(name),
+                    &serde_json::to_vec(entry).unwrap_or_default(),
+                )?,
+                None => self.txn.remove_catalog(&group_by_key(name))?,
+            }
+        }
+        for (name, table) in &self.tables {
+            if self.state.tables.get(name) != Some(table) {
+                self.txn.put_catalog(
+                    &table_key(name),
+                    &serde_json::to_vec(table).unwrap_or_default(),
+                )?;
+            }
+        }
+        self.txn
+            .put_catalog(NEXT_FILE_ID, &self.next_id.to_le_bytes())?;
+        Ok((self.entries, self.obsolete))
+    }
+}
+
+/// The table a source reads in `role`, without `/k=v` filters.
+fn source_table(sources: &[Source], index: usize, role: RoleName) -> Option<String> {
+    let table = match (sources.get(index)?, role) {
+        (Source::Events(e), RoleName::Events) => e.table.clone(),
+        (Source::Entities(e), RoleName::Snapshot) => e.snapshot_table.clone(),
+        (Source::Entities(e), RoleName::Mutations) => e.mutation_table.clone(),
+        _ => None,
+    }?;
+    Some(table.split('/').next().unwrap_or_default().to_owned())
+}
+
+/// Whether `group_by` reads `table` in any role.
+pub(super) fn reads_table(group_by: &GroupBy, table: &str) -> bool {
+    (0..group_by.sources().len()).any(|i| {
+        [RoleName::Events, RoleName::Snapshot, RoleName::Mutations]
+            .into_iter()
+            .any(|role| source_table(group_by.sources(), i, role).as_deref() == Some(table))
+    })
+}
+
+/// The partition column of `table` as the GroupBys reading it name it (default `ds`).
+pub(super) fn partition_column(group_bys: &[&GroupBy], table: &str) -> String {
+    for group_by in group_bys {
+        for (i, source) in group_by.sources().iter().enumerate() {
+            let reads = [RoleName::Events, RoleName::Snapshot, RoleName::Mutations]
+                .into_iter()
+                .any(|role| source_table(group_by.sources(), i, role).as_deref() == Some(table));
+            if reads {
+                if let Some(q) = source.query() {
+                    return q.partition_column_or_default().to_owned();
+                }
+            }
+        }
+    }
+    "ds".to_owned()
+}
+
+fn ts_range(batch: &RecordBatch) -> (i64, i64) {
+    let Some(ts) = batch.column_by_name(TIME_COLUMN) else {
+        return (0, 0);
+    };
+    let ts = ts.as_primitive::<Int64Type>().values();
+    let min = ts.iter().copied().min().unwrap_or(0);
+    let max = ts.iter().copied().max().unwrap_or(0);
+    (min, max)
+}
+
+fn add_counts(total: &mut RowCounts, c: RowCounts) {
+    total.read += c.read;
+    total.kept += c.kept;
+    total.filtered += c.filtered;
+    total.null_time += c.null_time;
+    total.null_keys += c.null_keys;
+    total.null_mutation_time += c.null_mutation_time;
+}
+
+/// Every partition must give rows of one schema (a column whose type changed is an error).
+fn check_schemas(group_by: &GroupBy, entries: &[SegmentEntry], opened: &[Segment]) -> Result<()> {
+    let base = |s: &Schema| -> Vec<(String, arrow::datatypes::DataType)> {
+        s.fields()
+            .iter()
+            .filter(|f| !matches!(f.name().as_str(), "mutation_ts" | "is_before"))
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    };
+    let first = base(&opened[0].batch().schema());
+    for (entry, segment) in entries.iter().zip(opened).skip(1) {
+        let fields = base(&segment.batch().schema());
+        if fields != first {
+            let differs = fields
+                .iter()
+                .zip(&first)
+                .find(|(a, b)| a != b)
+                .map(|(a, b)| {
+                    format!(
+                        "column {} is {} here but {} in other partitions",
+                        a.0, a.1, b.1
+                    )
+                })
+                .unwrap_or_else(|| "the columns differ from other partitions".into());
+            return Err(Error::Config(ConfigError::Invalid {
+                config: group_by.name().to_owned(),
+                field: format!("sources[{}]", entry.source),
+                reason: format!("partition {}: {differs}", entry.partition),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// The key codec of `group_by` over its stored rows.
+pub(super) fn key_codec(group_by: &GroupBy, schema: &Schema) -> Result<KeyCodec> {
+    let mut columns = Vec::new();
+    for key in group_by.key_columns() {
+        let data_type = schema
+            .field_with_name(key)
+            .ok()
+            .and_then(|f| DataType::from_arrow(f.data_type()))
+            .unwrap_or(DataType::Binary);
+        columns.push((key.clone(), data_type));
+    }
+    KeyCodec::new(columns).ok_or_else(|| {
+        Error::Config(ConfigError::Invalid {
+            config: group_by.name().to_owned(),
+            field: "keyColumns".into(),
+            reason: "key columns must be numbers, strings, booleans or binaries".into(),
+        })
+    })
+}

@@ -1,0 +1,132 @@
+//! `<store>/tilefold.redb`: a thin typed layer over redb. Every stored catalog entry and tile
+//! is sealed with a checksum ([`crate::seal`]) and verified on every read.
+//!
+//! Tables:
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta` | name | bytes (`format_version`: `u32` LE) |
+//! | `configs` | config name | compiled JSON |
+//! | `catalog` | entry name | sealed bytes |
+//! | `tiles/<group-by>` | (key bytes, level, tile start) | sealed IR bytes |
+
+mod read;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{ReadableDatabase, TableDefinition};
+
+use crate::error::{Result, StorageError};
+
+pub use read::ReadTxn;
+pub use write::WriteTxn;
+
+/// The on-disk format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The database's file name inside a store directory.
+pub const DATABASE_FILE_NAME: &str = "tilefold.redb";
+
+const FORMAT_VERSION_KEY: &str = "format_version";
+
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const CONFIGS: TableDefinition<&str, &str> = TableDefinition::new("configs");
+pub(crate) const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog");
+
+/// A tile's key: (entity key bytes, level, tile start in epoch milliseconds).
+pub(crate) type TileKey<'a> = (&'a [u8], u8, i64);
+
+/// The name of the table holding the tiles of `group_by`.
+pub(crate) fn tiles_table_name(group_by: &str) -> String {
+    format!("tiles/{group_by}")
+}
+
+/// The store's redb database. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Database {
+    db: Arc<redb::Database>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Database {
+    /// Creates or opens the database of the store in `dir`, the file `<dir>/tilefold.redb`:
+    /// creates the `meta`, `configs` and `catalog` tables and records [`FORMAT_VERSION`] on
+    /// creation; an existing database of another format version is
+    /// [`StorageError::FormatVersion`]. `dir` must exist.
+    pub fn open(dir: &Path) -> Result<Database> {
+        let path = dir.join(DATABASE_FILE_NAME);
+        let db = redb::Database::create(&path)
+            .map_err(|err| database_error(&format!("opening {}", path.display()), err))?;
+        let database = Database {
+            db: Arc::new(db),
+            path: Arc::new(path),
+        };
+        match database.begin_read()?.format_version()? {
+            Some(found) => database.check_format_version(found)?,
+            None => database.initialize()?,
+        }
+        Ok(database)
+    }
+
+    /// Begins a write transaction; only one runs at a time (a second call waits).
+    pub fn begin_write(&self) -> Result<WriteTxn> {
+        let txn = self
+            .db
+            .begin_write()
+            .map_err(|err| database_error("beginning a write transaction", err))?;
+        Ok(WriteTxn::new(txn))
+    }
+
+    /// Begins a read transaction: a snapshot of the last commit, never blocking the writer.
+    pub fn begin_read(&self) -> Result<ReadTxn> {
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|err| database_error("beginning a read transaction", err))?;
+        Ok(ReadTxn::new(txn))
+    }
+
+    /// The path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_format_version(&self, found: u32) -> Result<()> {
+        if found == FORMAT_VERSION {
+            return Ok(());
+        }
+        Err(StorageError::FormatVersion {
+            path: self.path.to_path_buf(),
+            found,
+            expected: FORMAT_VERSION,
+        })
+    }
+
+    fn initialize(&self) -> Result<()> {
+        let txn = self.begin_write()?;
+        txn.initialize(FORMAT_VERSION_KEY, FORMAT_VERSION)?;
+        txn.commit()
+    }
+}
+
+/// A redb error as [`StorageError`]: redb's own corruption report becomes
+/// [`StorageError::Corrupted`], everything else [`StorageError::Database`] with `context`.
+pub(crate) fn database_error(context: &str, err: impl Into<redb::Error>) -> StorageError {
+    match err.into() {
+        redb::Error::Corrupted(detail) => StorageError::corrupted(
+            format!("database {DATABASE_FILE_NAME}"),
+            format!("{context}: {detail}"),
+        ),
+        err => StorageError::Database(format!("{context}: {err}")),
+    }
+}

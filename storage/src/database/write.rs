@@ -1,0 +1,141 @@
+//! Write transactions: configs, catalog entries and tiles, committed durably.
+
+use redb::TableDefinition;
+
+use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
+use crate::checksum::seal;
+use crate::error::Result;
+
+/// One redb write transaction. Dropped without [`WriteTxn::commit`], it is rolled back.
+pub struct WriteTxn {
+    txn: redb::WriteTransaction,
+}
+
+impl std::fmt::Debug for WriteTxn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTxn").finish_non_exhaustive()
+    }
+}
+
+impl WriteTxn {
+    pub(super) fn new(txn: redb::WriteTransaction) -> Self {
+        WriteTxn { txn }
+    }
+
+    /// Creates the fixed tables and records the format version.
+    pub(super) fn initialize(&self, key: &str, version: u32) -> Result<()> {
+        let context = "creating the tables";
+        self.txn
+            .open_table(CONFIGS)
+            .map_err(|err| database_error(context, err))?;
+        self.txn
+            .open_table(CATALOG)
+            .map_err(|err| database_error(context, err))?;
+        let mut meta = self
+            .txn
+            .open_table(META)
+            .map_err(|err| database_error(context, err))?;
+        meta.insert(key, version.to_le_bytes().as_slice())
+            .map_err(|err| database_error("writing the format version", err))?;
+        Ok(())
+    }
+
+    /// Stores the compiled JSON of config `name`, replacing any previous one.
+    pub fn put_config(&mut self, name: &str, json: &str) -> Result<()> {
+        let context = || format!("writing config {name}");
+        let mut table = self
+            .txn
+            .open_table(CONFIGS)
+            .map_err(|err| database_error(&context(), err))?;
+        table
+            .insert(name, json)
+            .map_err(|err| database_error(&context(), err))?;
+        Ok(())
+    }
+
+    /// Stores catalog entry `name`, sealed with a checksum, replacing any previous one.
+    pub fn put_catalog(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let context = || format!("writing catalog entry {name}");
+        let mut sealed = Vec::with_capacity(bytes.len() + 4);
+        sealed.extend_from_slice(bytes);
+        seal(&mut sealed, 0);
+        let mut table = self
+            .txn
+            .open_table(CATALOG)
+            .map_err(|err| database_error(&context(), err))?;
+        table
+            .insert(name, sealed.as_slice())
+            .map_err(|err| database_error(&context(), err))?;
+        Ok(())
+    }
+
+    /// Removes catalog entry `name` (nothing happens if it is absent).
+    pub fn remove_catalog(&mut self, name: &str) -> Result<()> {
+        let context = || format!("removing catalog entry {name}");
+        let mut table = self
+            .txn
+            .open_table(CATALOG)
+            .map_err(|err| database_error(&context(), err))?;
+        table
+            .remove(name)
+            .map_err(|err| database_error(&context(), err))?;
+        Ok(())
+    }
+
+    /// Drops every tile of `group_by` (its table `tiles/<group_by>`), so it can be rebuilt.
+    pub fn clear_tiles(&mut self, group_by: &str) -> Result<()> {
+        let name = tiles_table_name(group_by);
+        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        self.txn
+            .delete_table(definition)
+            .map_err(|err| database_error(&format!("clearing table {name}"), err))?;
+        Ok(())
+    }
+
+    /// Stores the tile of `group_by` at (`key`, `level`, `start`), sealed with a checksum,
+    /// replacing any previous one.
+    pub fn put_tile(
+        &mut self,
+        group_by: &str,
+        key: &[u8],
+        level: u8,
+        start: i64,
+        value: &[u8],
+    ) -> Result<()> {
+        let mut sealed = Vec::with_capacity(value.len() + 4);
+        sealed.extend_from_slice(value);
+        seal(&mut sealed, 0);
+        self.put_raw_tile(group_by, key, level, start, &sealed)
+    }
+
+    /// Stores `sealed` as the tile at (`key`, `level`, `start`) exactly as given, checksum
+    /// included: for tests that store corrupted tiles.
+    #[doc(hidden)]
+    pub fn put_raw_tile(
+        &mut self,
+        group_by: &str,
+        key: &[u8],
+        level: u8,
+        start: i64,
+        sealed: &[u8],
+    ) -> Result<()> {
+        let name = tiles_table_name(group_by);
+        let context = || format!("writing a tile to table {name}");
+        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        let mut table = self
+            .txn
+            .open_table(definition)
+            .map_err(|err| database_error(&context(), err))?;
+        table
+            .insert((key, level, start), sealed)
+            .map_err(|err| database_error(&context(), err))?;
+        Ok(())
+    }
+
+    /// Commits durably (`Durability::Immediate`): once this returns, the writes survive a crash.
+    pub fn commit(self) -> Result<()> {
+        self.txn
+            .commit()
+            .map_err(|err| database_error("committing", err))
+    }
+}

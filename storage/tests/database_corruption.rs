@@ -1,0 +1,144 @@
+//! I4 for the database: a flipped byte in a tile or catalog entry is `Corrupted` naming exactly
+//! which one; a store of another format version is refused with `FormatVersion`.
+
+mod common;
+
+use common::TempDir;
+use tilefold_storage::{seal, Database, StorageError, DATABASE_FILE_NAME, FORMAT_VERSION};
+
+#[test]
+fn a_flipped_byte_in_a_tile_names_the_tile() {
+    let dir = TempDir::new("db-flipped-tile");
+    let db = Database::open(dir.path()).unwrap();
+    let mut sealed = b"ir bytes".to_vec();
+    seal(&mut sealed, 0);
+    let mut write = db.begin_write().unwrap();
+    write
+        .put_raw_tile(
+            "shop.purchases.v1",
+            &[0x01, 0xab],
+            3,
+            1_703_030_400_000,
+            &sealed,
+        )
+        .unwrap();
+    sealed[2] ^= 0x10;
+    write
+        .put_raw_tile(
+            "shop.purchases.v1",
+            &[0x01, 0xab],
+            3,
+            1_703_116_800_000,
+            &sealed,
+        )
+        .unwrap();
+    write
+        .put_raw_tile(
+            "shop.purchases.v1",
+            &[0x01, 0xab],
+            3,
+            1_703_203_200_000,
+            b"",
+        )
+        .unwrap();
+    write.commit().unwrap();
+
+    let read = db.begin_read().unwrap();
+    let mut out = Vec::new();
+    read.tiles(
+        "shop.purchases.v1",
+        &[0x01, 0xab],
+        3,
+        0..1_703_116_800_000,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, vec![(1_703_030_400_000, b"ir bytes".to_vec())]);
+
+    for start in [1_703_116_800_000, 1_703_203_200_000] {
+        let error = read
+            .tiles(
+                "shop.purchases.v1",
+                &[0x01, 0xab],
+                3,
+                start..start + 1,
+                &mut Vec::new(),
+            )
+            .unwrap_err();
+        match &error {
+            StorageError::Corrupted { what, .. } => assert_eq!(
+                what,
+                &format!("tile group-by shop.purchases.v1, key 0x01ab, level 3, start {start}")
+            ),
+            other => panic!("expected Corrupted, got {other:?}"),
+        }
+        assert!(error
+            .to_string()
+            .starts_with("corrupted tile group-by shop.purchases.v1"));
+    }
+}
+
+#[test]
+fn a_catalog_entry_with_a_bad_checksum_names_the_entry() {
+    let dir = TempDir::new("db-flipped-catalog");
+    let path = dir.path().join(DATABASE_FILE_NAME);
+    drop(Database::open(dir.path()).unwrap());
+    {
+        // Store a value whose checksum does not match, bypassing the typed API.
+        let raw = redb::Database::create(&path).unwrap();
+        let write = raw.begin_write().unwrap();
+        {
+            let definition: redb::TableDefinition<&str, &[u8]> =
+                redb::TableDefinition::new("catalog");
+            let mut table = write.open_table(definition).unwrap();
+            table
+                .insert("table/purchases", b"schema\0\0\0\0".as_slice())
+                .unwrap();
+        }
+        write.commit().unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    match db.begin_read().unwrap().catalog("table/purchases") {
+        Err(StorageError::Corrupted { what, .. }) => {
+            assert_eq!(what, "catalog entry table/purchases")
+        }
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
+}
+
+#[test]
+fn another_format_version_is_refused() {
+    let dir = TempDir::new("db-format-version");
+    let path = dir.path().join(DATABASE_FILE_NAME);
+    drop(Database::open(dir.path()).unwrap());
+    {
+        let raw = redb::Database::create(&path).unwrap();
+        let write = raw.begin_write().unwrap();
+        {
+            let definition: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+            let mut table = write.open_table(definition).unwrap();
+            table
+                .insert("format_version", 2u32.to_le_bytes().as_slice())
+                .unwrap();
+        }
+        write.commit().unwrap();
+    }
+    match Database::open(dir.path()) {
+        Err(StorageError::FormatVersion {
+            path: p,
+            found,
+            expected,
+        }) => {
+            assert_eq!((p, found, expected), (path, 2, FORMAT_VERSION));
+        }
+        other => panic!("expected FormatVersion, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
+    let dir = TempDir::new("db-foreign");
+    let path = dir.path().join(DATABASE_FILE_NAME);
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    assert!(Database::open(dir.path()).is_err());
+}
