@@ -40,3 +40,6 @@ pub use tilefold_query::{DataType, Value};
 
 /// The whole semantic layer, for callers that need more than the facade re-exports.
 pub use tilefold_query as query;
+
+/// The bytes on disk, for tools and tests that inspect a store directly.
+pub use tilefold_storage as storage;

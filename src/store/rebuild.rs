@@ -22,6 +22,9 @@ use super::catalog::{
 use super::{State, Store};
 use crate::{Error, Result};
 
+/// New catalog entries per GroupBy (`None`: it has no rows any more).
+pub(super) type Entries = BTreeMap<String, Option<GroupByEntry>>;
+
 /// The changes of one commit: new files, replaced files, new catalog entries.
 pub(super) struct Work<'a> {
     store: &'a Store,
@@ -109,7 +112,7 @@ impl<'a> Work<'a> {
         };
         let mut segments = Vec::new();
         for segment in old.map(|e| e.segments).unwrap_or_default() {
-            let table = source_table(&group_by.sources()[..], segment.source, segment.role);
+            let table = source_table(group_by.sources(), segment.source, segment.role);
             let replaced = match only {
                 Some((t, partitions)) => {
                     table.as_deref() == Some(t) && partitions.contains(&segment.partition)
@@ -249,7 +252,7 @@ impl<'a> Work<'a> {
     }
 
     /// Writes the catalog entries; returns them and the files they no longer reference.
-    pub fn finish(self) -> Result<(BTreeMap<String, Option<GroupByEntry>>, Vec<PathBuf>)> {
+    pub fn finish(self) -> Result<(Entries, Vec<PathBuf>)> {
         for (name, entry) in &self.entries {
             match entry {
                 Some(entry) => self.txn.put_catalog(
