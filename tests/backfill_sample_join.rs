@@ -477,8 +477,7 @@ impl Oracle {
             all.len()
         ));
 
-        let mut users_by_day: UsersByDay =
-            HashMap::new();
+        let mut users_by_day: UsersByDay = HashMap::new();
         let all = users();
         for u in &all {
             let Some(user) = &u.user else { continue };

@@ -9,20 +9,24 @@ use arrow::datatypes::Int64Type;
 use tilefold_query::aggregate::{AggregationError, Ir, RowAggregator};
 use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
-use tilefold_query::window::{floor, Level, DAY, FIVE_MINUTES, HOUR};
+use tilefold_query::window::{floor, Level, DAY, FIVE_MINUTES, HOUR, LEVELS};
 
 /// The first tile start kept at each level when the newest event is at `watermark`: five-minute
 /// tiles for the last 12 hours, hourly tiles for the last 12 days, daily tiles always (DESIGN.md
 /// "Measured floor"). Older ranges are read from raw events.
-pub fn kept_from(watermark: Option<i64>) -> [i64; 3] {
+pub fn kept_from(watermark: Option<i64>) -> [i64; LEVELS] {
+    let mut kept = [i64::MIN; LEVELS];
     match watermark {
-        Some(w) => [
-            floor(w, FIVE_MINUTES) - 12 * HOUR,
-            floor(w, HOUR) - 12 * DAY,
-            i64::MIN,
-        ],
-        None => [i64::MAX, i64::MAX, i64::MIN],
+        Some(w) => {
+            kept[Level::FiveMinutes.index()] = floor(w, FIVE_MINUTES) - 12 * HOUR;
+            kept[Level::Hour.index()] = floor(w, HOUR) - 12 * DAY;
+        }
+        None => {
+            kept[Level::FiveMinutes.index()] = i64::MAX;
+            kept[Level::Hour.index()] = i64::MAX;
+        }
     }
+    kept
 }
 
 /// Folds `segments` (each sorted by key bytes, then ts) key by key. For each key, `emit` receives
@@ -30,7 +34,7 @@ pub fn kept_from(watermark: Option<i64>) -> [i64; 3] {
 pub fn fold_tiles<E>(
     aggregator: &RowAggregator,
     segments: &[RecordBatch],
-    kept_from: [i64; 3],
+    kept_from: [i64; LEVELS],
     mut emit: impl FnMut(&[u8], Level, i64, &[Ir]) -> Result<(), E>,
 ) -> Result<(), E>
 where

@@ -12,22 +12,38 @@ pub const FIVE_MINUTES: i64 = 300_000;
 pub const HOUR: i64 = 3_600_000;
 pub const DAY: i64 = 86_400_000;
 
-/// A tile size. Stored as its index (`0`, `1`, `2`) in tile keys.
+/// Number of tile levels.
+pub const LEVELS: usize = 5;
+
+/// A tile size. Stored as its index (`0` … `4`) in tile keys. Chronon's hops (5 minutes, 1 hour,
+/// 1 day) plus two coarser aligned levels (4 and 16 days since the epoch) so that a long window
+/// reads O(log W) tiles instead of one per day (DESIGN.md "On disk").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
     FiveMinutes = 0,
     Hour = 1,
     Day = 2,
+    FourDays = 3,
+    SixteenDays = 4,
 }
 
 impl Level {
-    pub const ALL: [Level; 3] = [Level::FiveMinutes, Level::Hour, Level::Day];
+    /// Finest first.
+    pub const ALL: [Level; LEVELS] = [
+        Level::FiveMinutes,
+        Level::Hour,
+        Level::Day,
+        Level::FourDays,
+        Level::SixteenDays,
+    ];
 
     pub const fn millis(self) -> i64 {
         match self {
             Level::FiveMinutes => FIVE_MINUTES,
             Level::Hour => HOUR,
             Level::Day => DAY,
+            Level::FourDays => 4 * DAY,
+            Level::SixteenDays => 16 * DAY,
         }
     }
 
@@ -45,6 +61,8 @@ impl Level {
             Level::FiveMinutes => "5m",
             Level::Hour => "1h",
             Level::Day => "1d",
+            Level::FourDays => "4d",
+            Level::SixteenDays => "16d",
         }
     }
 }
@@ -114,8 +132,8 @@ pub enum Piece {
 /// Splits `[start, end)` into runs of aligned tiles, largest first where alignment allows, and
 /// raw event ranges for what no kept tile covers. `kept_from[level]` is the first tile start kept
 /// at each level: finer tiles are kept only for recent time (DESIGN.md "Measured floor"); day
-/// tiles are kept for all history (`i64::MIN`).
-pub fn cover(start: i64, end: i64, kept_from: &[i64; 3]) -> Vec<Piece> {
+/// and coarser tiles are kept for all history (`i64::MIN`).
+pub fn cover(start: i64, end: i64, kept_from: &[i64; LEVELS]) -> Vec<Piece> {
     let mut pieces = Vec::new();
     if start >= end {
         return pieces;
@@ -131,10 +149,15 @@ pub fn cover(start: i64, end: i64, kept_from: &[i64; 3]) -> Vec<Piece> {
         let kept = kept.min(to);
         push_events(pieces, from..kept);
         if kept < to {
-            pieces.push(Piece::Tiles {
-                level,
-                starts: kept..to,
-            });
+            match pieces.last_mut() {
+                Some(Piece::Tiles { level: l, starts }) if *l == level && starts.end == kept => {
+                    starts.end = to;
+                }
+                _ => pieces.push(Piece::Tiles {
+                    level,
+                    starts: kept..to,
+                }),
+            }
         }
     };
     // An unaligned head (only when `start` is not on a 5-minute boundary).
@@ -144,20 +167,21 @@ pub fn cover(start: i64, end: i64, kept_from: &[i64; 3]) -> Vec<Piece> {
         push_events(&mut pieces, start..head_end);
         at = head_end;
     }
-    // Ascending: fine tiles up to the next coarser boundary.
-    for (level, next) in [(Level::FiveMinutes, HOUR), (Level::Hour, DAY)] {
+    // Ascending: each level up to the next coarser level's boundary.
+    for pair in Level::ALL.windows(2) {
+        let (level, next) = (pair[0], pair[1].millis());
         if at % level.millis() != 0 {
             continue;
         }
-        let to = (floor(at, next) + if at % next == 0 { 0 } else { next })
-            .min(floor(end, level.millis()));
+        let next_boundary = floor(at, next) + if at % next == 0 { 0 } else { next };
+        let to = next_boundary.min(floor(end, level.millis()));
         if to > at {
             push(&mut pieces, level, at, to);
             at = to;
         }
     }
-    // Whole days, then descending: hours, five minutes.
-    for level in [Level::Day, Level::Hour, Level::FiveMinutes] {
+    // Descending: the coarsest level, then finer ones down to five minutes.
+    for level in Level::ALL.into_iter().rev() {
         if at % level.millis() != 0 {
             continue;
         }
@@ -188,7 +212,7 @@ fn push_events(pieces: &mut Vec<Piece>, range: Range<i64>) {
 mod tests {
     use super::*;
 
-    const ALL_KEPT: [i64; 3] = [i64::MIN, i64::MIN, i64::MIN];
+    const ALL_KEPT: [i64; LEVELS] = [i64::MIN; LEVELS];
 
     /// Replays a cover tile by tile: the pieces must tile `[start, end)` exactly, in order.
     fn covered(pieces: &[Piece]) -> Vec<Range<i64>> {
@@ -296,7 +320,7 @@ mod tests {
         let start = 10 * DAY + 3 * HOUR;
         let end = 12 * DAY + 2 * HOUR + 30 * 60_000;
         // Hour tiles kept only from day 12; five-minute tiles not at all.
-        let kept = [i64::MAX, 12 * DAY, i64::MIN];
+        let kept = [i64::MAX, 12 * DAY, i64::MIN, i64::MIN, i64::MIN];
         let pieces = cover(start, end, &kept);
         assert_eq!(
             pieces,
@@ -327,15 +351,17 @@ mod tests {
         for _ in 0..5_000 {
             let start = next(40 * DAY) - 20 * DAY;
             let start = match next(4) {
-                0 => floor(start, DAY),
+                0 => floor(start, DAY * (1 + 3 * (next(2) == 0) as i64)),
                 1 => floor(start, HOUR),
                 2 => floor(start, FIVE_MINUTES),
                 _ => start,
             };
-            let end = start + next(20 * DAY);
+            let end = start + next(60 * DAY);
             let kept = [
                 next(40 * DAY) - 20 * DAY,
                 next(40 * DAY) - 20 * DAY,
+                i64::MIN,
+                i64::MIN,
                 i64::MIN,
             ];
             let pieces = cover(start, end, &kept);

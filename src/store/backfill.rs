@@ -22,7 +22,7 @@ use tilefold_query::Value;
 use tilefold_storage::Segment;
 
 use super::bound::BoundGroupBy;
-use super::fetch::{part_fields, part_row};
+use super::fetch::{part_fields, part_row, unbound_fields};
 use super::{State, Store};
 use crate::{Error, Result};
 
@@ -89,7 +89,8 @@ struct Plan {
 
 struct Part {
     prefix: String,
-    bound: Arc<BoundGroupBy>,
+    /// `None` when the GroupBy has no rows: its values are null (R-JOIN-5).
+    bound: Option<Arc<BoundGroupBy>>,
     /// Left query output index of each GroupBy key.
     keys: Vec<usize>,
     fields: Vec<Field>,
@@ -194,44 +195,42 @@ impl Backfill {
             .and_then(|c| cast(c, &ArrowType::Utf8).ok());
         let mut columns: Vec<ArrayRef> =
             plan.left.iter().map(|&i| rows.column(i).clone()).collect();
-        for part in &plan.parts {
-            let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(n); part.fields.len()];
-            for r in 0..n {
-                let (at, t) = if plan.entities {
-                    let day = ds
-                        .as_ref()
-                        .filter(|d| d.is_valid(r))
-                        .and_then(|d| parse_day(d.as_string::<i32>().value(r)));
-                    match day {
-                        Some(day) => (
-                            QueryTime::EndOfDay(day),
-                            tilefold_query::window::day_start(day + 1) - 1,
-                        ),
-                        None => (
-                            QueryTime::EndOfDay(i64::MIN / tilefold_query::window::DAY),
-                            0,
-                        ),
-                    }
-                } else {
-                    let t = ts.as_ref().map_or(0, |ts| ts.value(r));
-                    (QueryTime::At(t), t)
-                };
-                let key_values: Vec<Value> = part
-                    .keys
-                    .iter()
-                    .map(|&k| value_at(rows.column(k).as_ref(), r).unwrap_or(Value::Null))
-                    .collect();
-                let row = part_row(&part.bound, &self.state.read, &key_values, at, t)
-                    .map_err(|e| Error::Request(format!("join part {}: {e}", part.prefix)))?;
-                match row {
-                    Some(row) => {
-                        for (c, v) in row.into_iter().enumerate() {
-                            values[c].push(v);
-                        }
-                    }
-                    None => values.iter_mut().for_each(|c| c.push(Value::Null)),
+        // Rows are independent: split them over the cores, keep their order.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(n.div_ceil(256))
+            .max(1);
+        let per_thread = n.div_ceil(threads);
+        let read = &self.state.read;
+        let (rows_ref, ts_ref, ds_ref) = (&rows, ts.as_ref(), ds.as_ref());
+        let chunks: Vec<Result<Vec<Vec<Vec<Value>>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|i| {
+                    let range = (i * per_thread).min(n)..((i + 1) * per_thread).min(n);
+                    scope.spawn(move || part_values(plan, read, rows_ref, ts_ref, ds_ref, range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Request("backfill worker panicked".into())))
+                })
+                .collect()
+        });
+        let mut per_part: Vec<Vec<Vec<Value>>> = plan
+            .parts
+            .iter()
+            .map(|p| vec![Vec::with_capacity(n); p.fields.len()])
+            .collect();
+        for chunk in chunks {
+            for (part, columns) in per_part.iter_mut().zip(chunk?) {
+                for (all, some) in part.iter_mut().zip(columns) {
+                    all.extend(some);
                 }
             }
+        }
+        for (part, values) in plan.parts.iter().zip(per_part) {
             for (field, values) in part.fields.iter().zip(values) {
                 columns.push(
                     values_to_array(&values, field.data_type())
@@ -278,6 +277,61 @@ impl Iterator for Backfill {
         };
         Some(self.next_batch(input))
     }
+}
+
+/// Every part's values for left rows `range`: per part, per column, one value per row.
+fn part_values(
+    plan: &Plan,
+    read: &tilefold_storage::ReadTxn,
+    rows: &RecordBatch,
+    ts: Option<&arrow::array::Int64Array>,
+    ds: Option<&ArrayRef>,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<Vec<Vec<Value>>>> {
+    let mut out = Vec::with_capacity(plan.parts.len());
+    for part in &plan.parts {
+        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(range.len()); part.fields.len()];
+        for r in range.clone() {
+            let (at, t) = if plan.entities {
+                let day = ds
+                    .filter(|d| d.is_valid(r))
+                    .and_then(|d| parse_day(d.as_string::<i32>().value(r)));
+                match day {
+                    Some(day) => (
+                        QueryTime::EndOfDay(day),
+                        tilefold_query::window::day_start(day + 1) - 1,
+                    ),
+                    None => (
+                        QueryTime::EndOfDay(i64::MIN / tilefold_query::window::DAY),
+                        0,
+                    ),
+                }
+            } else {
+                let t = ts.map_or(0, |ts| ts.value(r));
+                (QueryTime::At(t), t)
+            };
+            let key_values: Vec<Value> = part
+                .keys
+                .iter()
+                .map(|&k| value_at(rows.column(k).as_ref(), r).unwrap_or(Value::Null))
+                .collect();
+            let row = match &part.bound {
+                Some(bound) => part_row(bound, read, &key_values, at, t)
+                    .map_err(|e| Error::Request(format!("join part {}: {e}", part.prefix)))?,
+                None => None,
+            };
+            match row {
+                Some(row) => {
+                    for (c, v) in row.into_iter().enumerate() {
+                        values[c].push(v);
+                    }
+                }
+                None => values.iter_mut().for_each(|c| c.push(Value::Null)),
+            }
+        }
+        out.push(values);
+    }
+    Ok(out)
 }
 
 fn base_schema(rows: &Schema, plan: &Plan) -> Schema {
@@ -331,15 +385,7 @@ fn plan(state: &State, join: &Join, input: &Schema, options: &BackfillOptions) -
     let mut parts = Vec::new();
     for (i, part) in join.join_parts.iter().enumerate() {
         let group_by = &part.group_by;
-        let bound = state.bound.get(group_by.name()).cloned().ok_or_else(|| {
-            invalid(
-                &format!("joinParts[{i}]"),
-                format!(
-                    "group-by {} has no data: load its source tables first",
-                    group_by.name()
-                ),
-            )
-        })?;
+        let bound = state.bound.get(group_by.name()).cloned();
         let keys = group_by
             .key_columns()
             .iter()
@@ -353,7 +399,10 @@ fn plan(state: &State, join: &Join, input: &Schema, options: &BackfillOptions) -
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let fields = part_fields(&bound);
+        let fields = match &bound {
+            Some(bound) => part_fields(bound),
+            None => unbound_fields(group_by),
+        };
         parts.push(Part {
             prefix: part.full_prefix(),
             bound,

@@ -12,7 +12,7 @@ use tilefold_query::derivation::Derivations;
 use tilefold_query::evaluate::{EvalError, GroupByData, GroupByEvaluator, KEY_COLUMN};
 use tilefold_query::key::KeyCodec;
 use tilefold_query::source_query::TIME_COLUMN;
-use tilefold_query::window::{parse_day, Level};
+use tilefold_query::window::{parse_day, Level, LEVELS};
 use tilefold_storage::{ReadTxn, Segment};
 
 use super::catalog::{GroupByEntry, RoleName};
@@ -87,7 +87,7 @@ impl GroupByData for DataView<'_> {
             .tiles(self.group_by.name(), key, level as u8, starts, out)?)
     }
 
-    fn kept_from(&self) -> [i64; 3] {
+    fn kept_from(&self) -> [i64; LEVELS] {
         self.group_by.entry.kept_from
     }
 

@@ -25,8 +25,8 @@ pub struct GroupByEntry {
     /// Earliest and latest event `ts` (events GroupBys).
     pub earliest: Option<i64>,
     pub watermark: Option<i64>,
-    /// First tile start kept per level (five minutes, hour, day).
-    pub kept_from: [i64; 3],
+    /// First tile start kept per level (five minutes, hour, day, 4 days, 16 days).
+    pub kept_from: [i64; 5],
 }
 
 /// One segment of prepared rows: source `source`'s `role` table, partition `partition`.

@@ -224,19 +224,7 @@ impl<'a> Work<'a> {
         if !events.is_empty() && !group_by.aggregations().is_empty() {
             let evaluator = GroupByEvaluator::new(group_by, &events[0].schema())?;
             if let Some(aggregator) = evaluator.aggregator() {
-                let txn = &mut *self.txn;
-                let mut buf = Vec::new();
-                fold_tiles(
-                    aggregator,
-                    &events,
-                    kept,
-                    |key, level, start, irs| -> Result<()> {
-                        buf.clear();
-                        aggregator.encode(irs, &mut buf);
-                        txn.put_tile(&name, key, level as u8, start, &buf)?;
-                        Ok(())
-                    },
-                )?;
+                write_tiles(self.txn, &name, aggregator, &events, kept)?;
             }
         }
         self.entries.insert(
@@ -274,6 +262,76 @@ impl<'a> Work<'a> {
             .put_catalog(NEXT_FILE_ID, &self.next_id.to_le_bytes())?;
         Ok((self.entries, self.obsolete))
     }
+}
+
+/// Encoded tiles on their way from the folding thread to the write transaction.
+#[derive(Default)]
+struct TileChunk {
+    bytes: Vec<u8>,
+    /// (key offset, key length, level, start, value offset, value length) into `bytes`.
+    tiles: Vec<(usize, usize, u8, i64, usize, usize)>,
+}
+
+/// Tiles per chunk sent to the writer.
+const CHUNK_TILES: usize = 16 * 1024;
+
+/// Folds `events` into tiles on one thread while this one writes them (2 cores: folding and
+/// redb inserts overlap). Keys arrive in order, so inserts are sorted.
+fn write_tiles(
+    txn: &mut WriteTxn,
+    group_by: &str,
+    aggregator: &tilefold_query::aggregate::RowAggregator,
+    events: &[RecordBatch],
+    kept: [i64; 5],
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<TileChunk>(4);
+        let folder = scope.spawn(move || -> Result<()> {
+            let mut chunk = TileChunk::default();
+            fold_tiles(
+                aggregator,
+                events,
+                kept,
+                |key, level, start, irs| -> Result<()> {
+                    let key_at = chunk.bytes.len();
+                    chunk.bytes.extend_from_slice(key);
+                    let value_at = chunk.bytes.len();
+                    aggregator.encode(irs, &mut chunk.bytes);
+                    let value_len = chunk.bytes.len() - value_at;
+                    chunk
+                        .tiles
+                        .push((key_at, key.len(), level as u8, start, value_at, value_len));
+                    if chunk.tiles.len() >= CHUNK_TILES {
+                        // A closed receiver means the writer failed; it reports the error.
+                        if sender.send(std::mem::take(&mut chunk)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+            let _ = sender.send(chunk);
+            Ok(())
+        });
+        let mut written = Ok(());
+        for chunk in receiver {
+            let b = &chunk.bytes;
+            written = txn.put_tiles(
+                group_by,
+                chunk.tiles.iter().map(|&(k, kl, level, start, v, vl)| {
+                    (&b[k..k + kl], level, start, &b[v..v + vl])
+                }),
+            );
+            if written.is_err() {
+                break;
+            }
+        }
+        let folded = folder
+            .join()
+            .unwrap_or_else(|_| Err(Error::Request("tile folding panicked".into())));
+        written?;
+        folded
+    })
 }
 
 /// The table a source reads in `role`, without `/k=v` filters.

@@ -19,7 +19,7 @@ use crate::aggregate::{Ir, RowAggregator};
 use crate::config::{Accuracy, DataModel, GroupBy};
 use crate::source_query::TIME_COLUMN;
 use crate::value::value_at;
-use crate::window::Level;
+use crate::window::{Level, LEVELS};
 use crate::Value;
 
 pub use error::EvalError;
@@ -52,7 +52,7 @@ pub trait GroupByData {
         out: &mut Vec<(i64, Vec<u8>)>,
     ) -> Result<(), EvalError>;
     /// The first tile start kept at each level (tiles cover every start from there on).
-    fn kept_from(&self) -> [i64; 3];
+    fn kept_from(&self) -> [i64; LEVELS];
     /// Appends the event rows of `key` with `ts` in `range`.
     fn events(
         &self,

@@ -51,6 +51,10 @@ fn append(
         }};
     }
     match data_type {
+        ArrowType::Null => match value {
+            Value::Null => downcast::<arrow::array::NullBuilder>(builder, data_type)?.append_null(),
+            v => return Err(mismatch(data_type, v)),
+        },
         ArrowType::Boolean => primitive!(BooleanBuilder, |v: &Value| match v {
             Value::Boolean(b) => Some(*b),
             _ => None,

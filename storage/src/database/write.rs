@@ -108,6 +108,32 @@ impl WriteTxn {
         self.put_raw_tile(group_by, key, level, start, &sealed)
     }
 
+    /// Stores many tiles of `group_by` in one pass (one table open), each `(key, level, start,
+    /// value)` sealed with a checksum. Bulk loads insert in key order, which redb handles best.
+    pub fn put_tiles<'a>(
+        &mut self,
+        group_by: &str,
+        tiles: impl IntoIterator<Item = (&'a [u8], u8, i64, &'a [u8])>,
+    ) -> Result<()> {
+        let name = tiles_table_name(group_by);
+        let context = || format!("writing tiles to table {name}");
+        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        let mut table = self
+            .txn
+            .open_table(definition)
+            .map_err(|err| database_error(&context(), err))?;
+        let mut sealed = Vec::new();
+        for (key, level, start, value) in tiles {
+            sealed.clear();
+            sealed.extend_from_slice(value);
+            seal(&mut sealed, 0);
+            table
+                .insert((key, level, start), sealed.as_slice())
+                .map_err(|err| database_error(&context(), err))?;
+        }
+        Ok(())
+    }
+
     /// Stores `sealed` as the tile at (`key`, `level`, `start`) exactly as given, checksum
     /// included: for tests that store corrupted tiles.
     #[doc(hidden)]
