@@ -8,12 +8,12 @@
 //! The caller adds a checksum. Decoding checks every tag against the part's operation and input
 //! type, so a decoded state is always one the part itself could have produced.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use datasketches::cpc::CpcSketch;
 use datasketches::tdigest::TDigestMut;
 
-use super::ir::DistinctItem;
+use super::ir::{DistinctItem, DistinctSet};
 use super::kernel::Kernel;
 use super::moments::Moments;
 use super::part::{AggregationPart, Shape};
@@ -467,7 +467,7 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
         }
         DISTINCT => {
             let n = r.len(5)?;
-            let mut set = HashSet::with_capacity(n);
+            let mut set = DistinctSet::with_capacity_and_hasher(n, Default::default());
             for _ in 0..n {
                 let item_at = r.pos;
                 let item = match r.u8()? {

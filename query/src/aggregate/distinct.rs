@@ -1,12 +1,11 @@
 //! UNIQUE_COUNT (R-OP-UNIQUE), BOUNDED_UNIQUE_COUNT (R-OP-BOUNDED) and APPROX_UNIQUE_COUNT
 //! (R-OP-APPROXUNIQUE, a CPC sketch).
 
-use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 use datasketches::cpc::{CpcSketch, CpcUnion};
 
-use super::ir::DistinctItem;
+use super::ir::{DistinctItem, DistinctSet};
 use super::{AggregationError, Ir, Scalar};
 use crate::value::canonical_f64_bits;
 
@@ -27,7 +26,7 @@ impl DistinctItem {
 /// growing at k, since min(|A ∪ B|, k) = k once either side holds k items.
 pub fn distinct_update(ir: &mut Ir, x: Scalar<'_>, bound: Option<usize>) {
     if matches!(ir, Ir::Empty) {
-        *ir = Ir::Distinct(HashSet::new());
+        *ir = Ir::Distinct(DistinctSet::default());
     }
     let Ir::Distinct(set) = ir else { return };
     if bound.is_some_and(|k| set.len() >= k) {

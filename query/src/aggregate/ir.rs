@@ -35,7 +35,7 @@ pub enum Ir {
     /// TOP_K, BOTTOM_K: at most k values, best first.
     Ranked(Vec<Value>),
     /// UNIQUE_COUNT, BOUNDED_UNIQUE_COUNT.
-    Distinct(HashSet<DistinctItem>),
+    Distinct(DistinctSet),
     /// APPROX_UNIQUE_COUNT.
     Cpc(Box<CpcSketch>),
     /// APPROX_PERCENTILE while it holds at most k values.
@@ -54,6 +54,10 @@ pub enum Ir {
     /// One state per list position (R-AGG-7, elementWise).
     Elements(Vec<Ir>),
 }
+
+/// The set behind UNIQUE_COUNT states: hashed with foldhash (seeded per process, several times
+/// faster than std's SipHash on these short items; tile reads rebuild such sets constantly).
+pub type DistinctSet = HashSet<DistinctItem, foldhash::fast::RandomState>;
 
 /// A value as distinct counting sees it (R-OP-UNIQUE): floats by canonical bit pattern, binaries
 /// by content.

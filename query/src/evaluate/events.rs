@@ -9,7 +9,7 @@ use super::{ts_values, EvalError, GroupByData, GroupByEvaluator, QueryTime};
 use crate::aggregate::{Ir, RowAggregator};
 use crate::config::Accuracy;
 use crate::key::hex;
-use crate::window::{cover, day_of, day_start, floor, window_start, Piece, DAY};
+use crate::window::{cover, day_of, day_start, floor, window_start, Level, Piece, DAY, LEVELS};
 use crate::Value;
 
 pub(super) fn evaluate(
@@ -40,73 +40,79 @@ pub(super) fn evaluate(
     // Windows share their most recent ranges: fold from the end backwards, latest start first.
     let mut order: Vec<usize> = (0..starts.len()).collect();
     order.sort_by_key(|&w| std::cmp::Reverse(starts[w]));
+    let kept = data.kept_from();
+    let mut steps: Vec<(usize, Vec<Piece>)> = Vec::with_capacity(order.len());
+    let mut done = end;
+    for &w in &order {
+        let start = starts[w];
+        let pieces = if start < done {
+            let pieces = cover(start, done, &kept);
+            done = start;
+            pieces
+        } else {
+            Vec::new()
+        };
+        steps.push((w, pieces));
+    }
+    // One range read per level for all windows (a fetch is a few range scans, DESIGN.md).
+    let mut spans: [Option<Range<i64>>; LEVELS] = Default::default();
+    for (_, pieces) in &steps {
+        for piece in pieces {
+            if let Piece::Tiles { level, starts } = piece {
+                let span = &mut spans[level.index()];
+                *span = Some(match span.take() {
+                    Some(s) => s.start.min(starts.start)..s.end.max(starts.end),
+                    None => starts.clone(),
+                });
+            }
+        }
+    }
+    let mut tiles: [Vec<(i64, Vec<u8>)>; LEVELS] = Default::default();
+    for level in Level::ALL {
+        if let Some(span) = spans[level.index()].take() {
+            data.tiles(key, level, span, &mut tiles[level.index()])?;
+        }
+    }
     let mut per_window = vec![Vec::new(); starts.len()];
     let mut acc = aggregator.new_irs();
-    let mut done = end;
-    let mut scratch = Scratch::default();
-    for w in order {
-        let start = starts[w];
-        if start < done {
-            fold_range(
-                evaluator,
-                aggregator,
-                data,
-                key,
-                start..done,
-                &mut acc,
-                &mut scratch,
-            )?;
-            done = start;
+    let mut batches = Vec::new();
+    for (w, pieces) in steps {
+        for piece in pieces {
+            match piece {
+                Piece::Tiles { level, starts } => {
+                    let stored = &tiles[level.index()];
+                    let from = stored.partition_point(|(s, _)| *s < starts.start);
+                    let to = stored.partition_point(|(s, _)| *s < starts.end);
+                    for (start, bytes) in &stored[from..to] {
+                        let irs = aggregator.decode(bytes).map_err(|source| EvalError::Tile {
+                            group_by: evaluator.name.clone(),
+                            key: hex(key),
+                            level: level.label(),
+                            start: *start,
+                            source,
+                        })?;
+                        aggregator.merge(&mut acc, &irs)?;
+                    }
+                }
+                Piece::Events(range) => {
+                    batches.clear();
+                    data.events(key, range.clone(), &mut batches)?;
+                    for batch in &batches {
+                        let ts = ts_values(batch);
+                        fold_rows(
+                            aggregator,
+                            batch,
+                            |r| range.contains(&ts[r]),
+                            None,
+                            &mut acc,
+                        )?;
+                    }
+                }
+            }
         }
         per_window[w] = acc.clone();
     }
     Ok(evaluator.finalize(aggregator, &per_window))
-}
-
-#[derive(Default)]
-struct Scratch {
-    tiles: Vec<(i64, Vec<u8>)>,
-    batches: Vec<RecordBatch>,
-}
-
-/// Folds everything of `key` with `ts` in `range` into `acc`: kept tiles merged, the rest from
-/// raw events.
-fn fold_range(
-    evaluator: &GroupByEvaluator,
-    aggregator: &RowAggregator,
-    data: &dyn GroupByData,
-    key: &[u8],
-    range: Range<i64>,
-    acc: &mut Vec<Ir>,
-    scratch: &mut Scratch,
-) -> Result<(), EvalError> {
-    for piece in cover(range.start, range.end, &data.kept_from()) {
-        match piece {
-            Piece::Tiles { level, starts } => {
-                scratch.tiles.clear();
-                data.tiles(key, level, starts, &mut scratch.tiles)?;
-                for (start, bytes) in &scratch.tiles {
-                    let irs = aggregator.decode(bytes).map_err(|source| EvalError::Tile {
-                        group_by: evaluator.name.clone(),
-                        key: hex(key),
-                        level: level.label(),
-                        start: *start,
-                        source,
-                    })?;
-                    aggregator.merge(acc, &irs)?;
-                }
-            }
-            Piece::Events(range) => {
-                scratch.batches.clear();
-                data.events(key, range.clone(), &mut scratch.batches)?;
-                for batch in &scratch.batches {
-                    let ts = ts_values(batch);
-                    fold_rows(aggregator, batch, |r| range.contains(&ts[r]), None, acc)?;
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Folds the rows of `batch` for which `include` holds into `acc` (deletes where `is_before`).
