@@ -191,6 +191,23 @@ fn unsupported_syntax_is_named() {
     fails_with("TRIM(BOTH 'x' FROM merchant)", "TRIM with characters");
 }
 
+/// Regression (issue 3): the deepest allowed expression binds and evaluates on a thread with a
+/// small stack, whatever the optimisation level (the binder and evaluator grow their stack on
+/// demand instead of overflowing).
+#[test]
+fn the_deepest_allowed_expression_fits_a_small_thread_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let deepest = vec!["purchase_price"; 256].join(" + ");
+            let b = batch(vec![("purchase_price", Col::I64(vec![Some(1), None]))]);
+            let sum = Expression::compile(&deepest, &b.schema()).expect("256 terms compile");
+            expr_common::render_all(&sum.evaluate(&b).expect("evaluates"))
+        })
+        .expect("spawn");
+    assert_eq!(handle.join().expect("no stack overflow"), "256 | NULL");
+}
+
 #[test]
 fn deep_and_huge_inputs_are_refused_without_panicking() {
     let nested = format!("{}1{}", "(".repeat(500), ")".repeat(500));

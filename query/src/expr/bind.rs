@@ -59,6 +59,9 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// Binds one node. Recursion continues on a fresh heap-allocated stack segment when the
+    /// current one runs low, so the nesting limit holds on any thread, optimised or not.
+    #[recursive::recursive]
     pub fn bind(&self, expr: &Expr) -> BindResult {
         let depth = self.depth.get() + 1;
         if depth > MAX_BIND_DEPTH {

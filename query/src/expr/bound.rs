@@ -279,6 +279,7 @@ impl Bound {
         Ok(out)
     }
 
+    #[recursive::recursive]
     pub(crate) fn columnar(&self, batch: &RecordBatch) -> Result<Columnar, String> {
         Ok(match self {
             Bound::Column { index, name, .. } => Columnar::Array(
