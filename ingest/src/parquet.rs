@@ -14,22 +14,8 @@ pub const BATCH_ROWS: usize = 64 * 1024;
 
 /// Every row of `path`, as batches of one schema.
 pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), IngestError> {
-    let error = |reason: String| IngestError::Parquet {
-        file: path.to_owned(),
-        reason,
-    };
-    let file = File::open(path).map_err(|e| error(e.to_string()))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| error(e.to_string()))?;
-    let schema = builder.schema().clone();
-    let reader = builder
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| error(e.to_string()))?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| error(e.to_string()))?;
-    Ok((schema, batches))
+    let (schema, batches) = parquet_batches(path, BATCH_ROWS)?;
+    Ok((schema, batches.collect::<Result<Vec<_>, _>>()?))
 }
 
 /// Streams `path` batch by batch (for left inputs that may not fit in memory).

@@ -170,7 +170,12 @@ impl Store {
         }
         let mut features = Features::default();
         let derived = if join.derivations.as_ref().is_some_and(|d| !d.is_empty()) {
-            match derive_online(join, &base, keys, t) {
+            let compiled = state.online.get(&name).filter(|o| o.matches(&base));
+            let result = match compiled {
+                Some(online) => online.apply(&base, keys, t),
+                None => derive_online(join, &base, keys, t),
+            };
+            match result {
                 Ok(values) => Some(values),
                 Err(e) => {
                     features
@@ -292,7 +297,129 @@ pub(super) fn group_by_derivations(
     Ok(Some(derivations))
 }
 
-/// R-ONL-9: join derivations over the base values, the request keys, `ts` and `ds`.
+/// A join's derivations compiled once for fetch (R-DER-4: reused across calls): over the base
+/// columns, the left key columns typed as the GroupBy keys they map to, `ts` and `ds`.
+#[derive(Debug)]
+pub(super) struct OnlineDerivations {
+    base: Vec<Field>,
+    keys: Vec<KeyCodec>,
+    fields: Vec<Field>,
+    derivations: Derivations,
+}
+
+impl OnlineDerivations {
+    /// Compiles `join`'s derivations against the current GroupBys; `None` when it has none, when
+    /// they need request-typed inputs (contextual external parts), or when they do not compile
+    /// (each fetch then compiles them and reports the failure, R-ONL-10).
+    pub(super) fn compile(
+        join: &Join,
+        bound: &BTreeMap<String, Arc<BoundGroupBy>>,
+    ) -> Option<OnlineDerivations> {
+        let derivations = join.derivations.as_deref().filter(|d| !d.is_empty())?;
+        if !join.external_parts().is_empty() {
+            return None;
+        }
+        let mut base = Vec::new();
+        let mut keys: Vec<KeyCodec> = Vec::new();
+        for part in &join.join_parts {
+            let prefix = part.full_prefix();
+            let group_by = bound.get(part.group_by.name());
+            let fields = match group_by {
+                Some(b) => part_fields(b),
+                None => unbound_fields(&part.group_by),
+            };
+            base.extend(fields.iter().map(|f| {
+                Field::new(
+                    format!("{prefix}_{}", f.name()),
+                    f.data_type().clone(),
+                    true,
+                )
+            }));
+            for (i, key) in part.group_by.key_columns().iter().enumerate() {
+                let left = part.left_column_for(key).to_owned();
+                let data_type = group_by
+                    .and_then(|b| b.keys.columns().get(i).map(|(_, t)| t.clone()))
+                    .unwrap_or(tilefold_query::DataType::String);
+                if !keys.iter().any(|k| k.columns()[0].0 == left) {
+                    keys.extend(KeyCodec::new(vec![(left, data_type)]));
+                }
+            }
+        }
+        let names: Vec<String> = base.iter().map(|f| f.name().clone()).collect();
+        keys.retain(|k| !names.contains(&k.columns()[0].0));
+        let mut fields = base.clone();
+        for key in &keys {
+            let (name, data_type) = &key.columns()[0];
+            fields.push(Field::new(name, data_type.to_arrow(), true));
+        }
+        for (name, data_type) in [("ts", ArrowType::Int64), ("ds", ArrowType::Utf8)] {
+            if !fields.iter().any(|f| f.name() == name) {
+                fields.push(Field::new(name, data_type, true));
+            }
+        }
+        let derivations = Derivations::compile(
+            join.name(),
+            "derivations",
+            derivations,
+            &names,
+            &Schema::new(fields.clone()),
+        )
+        .ok()?;
+        Some(OnlineDerivations {
+            base,
+            keys,
+            fields,
+            derivations,
+        })
+    }
+
+    /// Whether the base columns of a fetch are the ones compiled for.
+    fn matches(&self, base: &[(Field, Value)]) -> bool {
+        self.base.len() == base.len()
+            && self
+                .base
+                .iter()
+                .zip(base)
+                .all(|(a, (b, _))| a.name() == b.name() && a.data_type() == b.data_type())
+    }
+
+    fn apply(
+        &self,
+        base: &[(Field, Value)],
+        keys: &BTreeMap<String, Value>,
+        t: i64,
+    ) -> std::result::Result<Vec<(String, Value)>, String> {
+        let mut row: Vec<Value> = base.iter().map(|(_, v)| v.clone()).collect();
+        for key in &self.keys {
+            let value = keys
+                .get(&key.columns()[0].0)
+                .cloned()
+                .unwrap_or(Value::Null);
+            // R-ONL-5: a key that does not cast is null here (its part reports the exception).
+            let cast = key.cast_values(&[value]).ok().flatten();
+            row.push(cast.and_then(|mut v| v.pop()).unwrap_or(Value::Null));
+        }
+        for field in &self.fields[row.len()..] {
+            row.push(match field.name().as_str() {
+                "ts" => Value::Long(t),
+                _ => Value::String(day_name(day_of(t))),
+            });
+        }
+        let batch = one_row(&self.fields, &row)?;
+        let out = self.derivations.apply(&batch).map_err(|e| e.to_string())?;
+        let values = read_row(&out);
+        Ok(out
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .zip(values)
+            .collect())
+    }
+}
+
+/// R-ONL-9: join derivations over the base values, the request keys, `ts` and `ds`, compiled
+/// for this one request (joins whose inputs are typed by the request).
 fn derive_online(
     join: &Join,
     base: &[(Field, Value)],

@@ -58,6 +58,8 @@ struct State {
     joins: BTreeMap<String, Join>,
     tables: BTreeMap<String, TableEntry>,
     bound: BTreeMap<String, Arc<BoundGroupBy>>,
+    /// Joins' derivations compiled for fetch.
+    online: BTreeMap<String, Arc<fetch::OnlineDerivations>>,
     read: ReadTxn,
 }
 
@@ -204,6 +206,7 @@ impl Store {
             }
         }
         let state = State {
+            online: online_derivations(&joins, &bound),
             group_bys,
             joins,
             tables,
@@ -293,12 +296,25 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
         }
     }
     Ok(State {
+        online: online_derivations(&joins, &bound),
         group_bys,
         joins,
         tables,
         bound,
         read,
     })
+}
+
+fn online_derivations(
+    joins: &BTreeMap<String, Join>,
+    bound: &BTreeMap<String, Arc<BoundGroupBy>>,
+) -> BTreeMap<String, Arc<fetch::OnlineDerivations>> {
+    joins
+        .iter()
+        .filter_map(|(name, join)| {
+            fetch::OnlineDerivations::compile(join, bound).map(|o| (name.clone(), Arc::new(o)))
+        })
+        .collect()
 }
 
 fn referenced_files(dir: &Path, state: &State) -> HashSet<PathBuf> {
