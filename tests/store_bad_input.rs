@@ -280,3 +280,36 @@ fn find_files(dir: &std::path::Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// E-28 (R-ONL-10): a failed part's derived keys are removed and its exception restored; other
+/// derived columns see its values as null.
+#[test]
+fn e28_failed_part_removes_its_derived_keys() {
+    let dir = TempDir::new("e28");
+    let store = Store::open(&dir.0).unwrap();
+    let mut set = configs("v", "ts");
+    let group_by = set.group_bys["t.g.v1"].to_json_string();
+    let join = format!(
+        r#"{{"metaData": {{"name": "t.d.v1"}}, "left": {{"events": {{"table": "data.left", "query": {{"selects": {{"k": "k", "ts": "ts"}}, "timeColumn": "ts"}}}}}},
+        "joinParts": [{{"groupBy": {group_by}, "prefix": "p"}}],
+        "derivations": [{{"name": "*", "expression": "*"}},
+            {{"name": "p_t_g_v1_filled", "expression": "COALESCE(p_t_g_v1_v_sum, 0)"}},
+            {{"name": "other", "expression": "COALESCE(p_t_g_v1_v_sum, -1)"}}]}}"#
+    );
+    set.insert(Config::from_json_str(&join, None).unwrap());
+    store.apply(&set).unwrap();
+    let (schema, batch) = events(vec![Some(BASE), Some(BASE + 1)]);
+    store.load_batches("data.ev", &schema, &[batch]).unwrap();
+    let at = Some(BASE + DAY);
+    // With the key: v_sum of "a" is 0 (row 0), so filled 0 and other 0.
+    let ok = store
+        .fetch_join("t/d.v1", &keys(Value::String("a".into())), at)
+        .unwrap();
+    assert_eq!(ok.get("p_t_g_v1_filled"), Some(&Value::Long(0)), "{ok:?}");
+    // Without it: the part fails; its derived key goes (though its expression gives 0), `other`
+    // sees null.
+    let failed = store.fetch_join("t/d.v1", &BTreeMap::new(), at).unwrap();
+    assert!(failed.get("p_t_g_v1_exception").is_some(), "{failed:?}");
+    assert_eq!(failed.get("p_t_g_v1_filled"), None, "{failed:?}");
+    assert_eq!(failed.get("other"), Some(&Value::Long(-1)), "{failed:?}");
+}

@@ -15,6 +15,7 @@ use tilefold_ingest::parquet_batches;
 use tilefold_query::config::{ConfigError, Join, Query, Source};
 use tilefold_query::derivation::Derivations;
 use tilefold_query::evaluate::QueryTime;
+use tilefold_query::expr::Expression;
 use tilefold_query::source_query::{SourceQuery, TIME_COLUMN};
 use tilefold_query::value::{value_at, values_to_array};
 use tilefold_query::window::parse_day;
@@ -79,6 +80,8 @@ struct Plan {
     /// Left output columns, as indexes into the query's output: selected columns, ts, ds.
     left: Vec<usize>,
     derivations: Option<Derivations>,
+    /// R-JOIN-7: true for left rows to keep (none of their keys holds a listed skew value).
+    skew: Option<Expression>,
     /// Left columns a derivation of the same name overrides where null (R-DER-3).
     overridden: Vec<(usize, usize)>,
     schema: SchemaRef,
@@ -178,6 +181,16 @@ impl Backfill {
             .apply(&input)
             .map_err(|e| Error::Request(format!("left query: {}", e.reason)))?;
         let mut rows = applied.batch;
+        if let Some(skew) = &plan.skew {
+            let keep = skew
+                .evaluate(&rows)
+                .map_err(|e| Error::Request(format!("skewKeys: {}", e.reason)))?;
+            let keep = keep
+                .as_boolean_opt()
+                .cloned()
+                .unwrap_or_else(|| BooleanArray::from(vec![true; rows.num_rows()]));
+            rows = filter_record_batch(&rows, &keep).map_err(|e| Error::Request(e.to_string()))?;
+        }
         if plan.start_ds.is_some() || plan.end_ds.is_some() {
             rows = filter_partitions(
                 &rows,
@@ -370,6 +383,7 @@ fn plan(state: &State, join: &Join, input: &Schema, options: &BackfillOptions) -
     let partition = query.partition_column_or_default().to_owned();
     let compiled = SourceQuery::compile(join.name(), field, &query, &[], !entities, input)?;
     let out = compiled.output_schema().clone();
+    let skew = skew_filter(join, &out)?;
     if !entities && out.index_of(TIME_COLUMN).is_err() {
         return Err(invalid(
             field,
@@ -416,6 +430,7 @@ fn plan(state: &State, join: &Join, input: &Schema, options: &BackfillOptions) -
         parts,
         left,
         derivations: None,
+        skew,
         overridden: Vec::new(),
         schema: Arc::new(Schema::empty()),
         start_ds: options.start_ds.clone(),
@@ -446,6 +461,33 @@ fn plan(state: &State, join: &Join, input: &Schema, options: &BackfillOptions) -
         plan.derivations = Some(compiled);
     }
     Ok(plan)
+}
+
+/// R-JOIN-7: `skewKeys` as one predicate over the left query's output, true for rows to keep:
+/// `(c IS NULL OR c NOT IN (v, ...)) AND ...`. The values are SQL literals (`"'US'"`).
+fn skew_filter(join: &Join, left: &Schema) -> Result<Option<Expression>> {
+    let Some(skew) = join.skew_keys.as_ref() else {
+        return Ok(None);
+    };
+    let clauses: Vec<String> = skew
+        .iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(column, values)| {
+            let c = format!("`{}`", column.replace('`', "``"));
+            format!("({c} IS NULL OR {c} NOT IN ({}))", values.join(", "))
+        })
+        .collect();
+    if clauses.is_empty() {
+        return Ok(None);
+    }
+    let text = clauses.join(" AND ");
+    Expression::compile(&text, left).map(Some).map_err(|e| {
+        Error::Config(ConfigError::Invalid {
+            config: join.name().to_owned(),
+            field: "skewKeys".into(),
+            reason: e.reason,
+        })
+    })
 }
 
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;

@@ -192,9 +192,14 @@ impl Store {
                 .map(|(f, v)| (f.name().clone(), v))
                 .collect()
         });
-        features
-            .values
-            .extend(values.into_iter().filter(|(_, v)| !v.is_null()));
+        // R-ONL-10, E-28: a failed part's (derived) columns are removed; its exception stays.
+        let failed: Vec<String> = exceptions
+            .iter()
+            .filter_map(|(n, _)| n.strip_suffix("exception").map(str::to_owned))
+            .collect();
+        features.values.extend(values.into_iter().filter(|(n, v)| {
+            !v.is_null() && !failed.iter().any(|prefix| n.starts_with(prefix.as_str()))
+        }));
         features.values.extend(exceptions);
         Ok(features)
     }

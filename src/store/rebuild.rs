@@ -71,13 +71,23 @@ impl<'a> Work<'a> {
 
     pub fn write(&mut self, absolute: &std::path::Path, batch: &RecordBatch) -> Result<()> {
         let fs = self.store.inner.fs.as_ref();
+        let io = |path: &std::path::Path| {
+            let path = path.to_owned();
+            move |source| Error::Storage(tilefold_storage::StorageError::Io { path, source })
+        };
         if let Some(parent) = absolute.parent() {
-            fs.create_dir_all(parent).map_err(|source| {
-                Error::Storage(tilefold_storage::StorageError::Io {
-                    path: parent.to_owned(),
-                    source,
-                })
-            })?;
+            if !fs.is_dir(parent) {
+                fs.create_dir_all(parent).map_err(io(parent))?;
+                // A new directory's entry must be durable before a commit refers to files in it.
+                let mut dir = parent;
+                while let Some(up) = dir.parent() {
+                    fs.sync_dir(up).map_err(io(up))?;
+                    if up == self.store.inner.dir {
+                        break;
+                    }
+                    dir = up;
+                }
+            }
         }
         write_segment(fs, absolute, batch)?;
         Ok(())
