@@ -313,3 +313,35 @@ fn e28_failed_part_removes_its_derived_keys() {
     assert_eq!(failed.get("p_t_g_v1_filled"), None, "{failed:?}");
     assert_eq!(failed.get("other"), Some(&Value::Long(-1)), "{failed:?}");
 }
+
+/// A column whose type changes between loads is an error naming it and both types; what was
+/// stored stays. Extra columns a query does not select are ignored.
+#[test]
+fn a_column_that_changes_type_between_loads_is_rejected() {
+    let dir = TempDir::new("retype");
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs("v", "ts")).unwrap();
+    let (schema, batch) = events(vec![Some(BASE), Some(BASE + 1)]);
+    store.load_batches("data.ev", &schema, &[batch]).unwrap();
+    // The next day's partition, with `v` as DOUBLE and an extra column.
+    let schema2 = Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Utf8, true),
+        Field::new("v", DataType::Float64, true),
+        Field::new("ts", DataType::Int64, true),
+        Field::new("ds", DataType::Utf8, true),
+        Field::new("extra", DataType::Utf8, true),
+    ]));
+    let day = tilefold::query::window::day_name((BASE + DAY).div_euclid(DAY));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec!["a"])),
+        Arc::new(arrow::array::Float64Array::from(vec![1.5])),
+        Arc::new(Int64Array::from(vec![BASE + DAY])),
+        Arc::new(StringArray::from(vec![day])),
+        Arc::new(StringArray::from(vec!["ignored"])),
+    ];
+    let batch2 = RecordBatch::try_new(schema2.clone(), columns).unwrap();
+    let text = store.load_batches("data.ev", &schema2, &[batch2]).unwrap_err().to_string();
+    assert!(text.contains("column v is Float64 here but Int64"), "{text}");
+    let features = store.fetch_group_by("t.g.v1", &keys(Value::String("a".into())), Some(BASE + 2 * DAY)).unwrap();
+    assert_eq!(features.get("v_sum"), Some(&Value::Long(0)));
+}
