@@ -5,17 +5,34 @@
 //! The crates below this facade are the architecture: `tilefold-ingest` feeds rows in,
 //! `tilefold-query` holds the semantics, `tilefold-storage` keeps bytes on disk.
 //!
+//! One directory is one store: register configs, load tables, then fetch features (online) or
+//! backfill a join (training data); both use the same evaluator.
+//!
 //! ```
-//! use tilefold::{analyze, load_path};
+//! use std::collections::BTreeMap;
+//! use tilefold::{load_path, BackfillOptions, Left, Store, Value};
 //!
 //! # fn main() -> tilefold::Result<()> {
-//! let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/query/tests/fixtures/production");
-//! let configs = load_path(dir)?;
-//! let purchases = &configs.group_bys["shop.purchases.v1"];
-//! let columns: Vec<String> = purchases.output_columns().into_iter().map(|c| c.name).collect();
-//! assert_eq!(columns[0], "price_sum_3d");
-//! let report = analyze(&configs);
-//! assert!(report.to_string().contains("shop.checkout.v1"));
+//! let root = env!("CARGO_MANIFEST_DIR");
+//! # let dir = std::env::temp_dir().join(format!("tilefold-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let store = Store::open(&dir)?;
+//! store.apply(&load_path(format!("{root}/query/tests/fixtures/production"))?)?;
+//! for table in ["purchases", "checkouts"] {
+//!     let file = format!("{root}/query/tests/fixtures/data/{table}.parquet");
+//!     store.load_parquet(&format!("data.{table}"), &[file])?;
+//! }
+//! let keys = BTreeMap::from([("user_id".to_string(), Value::String("u7".into()))]);
+//! let features = store.fetch_group_by("shop.purchases.v1", &keys, Some(1_793_448_000_000))?;
+//! assert!(features.get("price_count_30d").is_some());
+//!
+//! let rows: usize = store
+//!     .backfill("shop/checkout.v1", Left::Table, &BackfillOptions::default())?
+//!     .map(|batch| batch.map(|b| b.num_rows()))
+//!     .sum::<tilefold::Result<usize>>()?;
+//! assert_eq!(rows, 2000);
+//! # drop(store);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok(())
 //! # }
 //! ```
@@ -30,7 +47,7 @@ mod store;
 pub use analyze::{analyze, Report};
 pub use error::{Error, Result};
 pub use json::{json_to_value, value_to_json};
-pub use store::{BackfillOptions, BackfillReport, Features, Left, LoadReport, Store};
+pub use store::{Backfill, BackfillOptions, BackfillReport, Features, Left, LoadReport, Store};
 pub use tilefold_query::aggregate::{AggregationError, AggregationPart, Ir, RowAggregator};
 pub use tilefold_query::config::{
     load_path, load_production_dir, Aggregation, ConfigError, ConfigSet, GroupBy, Join, Operation,

@@ -340,8 +340,20 @@ fn a_column_that_changes_type_between_loads_is_rejected() {
         Arc::new(StringArray::from(vec!["ignored"])),
     ];
     let batch2 = RecordBatch::try_new(schema2.clone(), columns).unwrap();
-    let text = store.load_batches("data.ev", &schema2, &[batch2]).unwrap_err().to_string();
-    assert!(text.contains("column v is Float64 here but Int64"), "{text}");
-    let features = store.fetch_group_by("t.g.v1", &keys(Value::String("a".into())), Some(BASE + 2 * DAY)).unwrap();
+    let text = store
+        .load_batches("data.ev", &schema2, &[batch2])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("column v is Float64 here but Int64"),
+        "{text}"
+    );
+    let features = store
+        .fetch_group_by(
+            "t.g.v1",
+            &keys(Value::String("a".into())),
+            Some(BASE + 2 * DAY),
+        )
+        .unwrap();
     assert_eq!(features.get("v_sum"), Some(&Value::Long(0)));
 }

@@ -29,7 +29,7 @@ use crate::{Error, Result};
 use bound::BoundGroupBy;
 use catalog::{GroupByEntry, TableEntry};
 
-pub use backfill::{BackfillOptions, BackfillReport, Left};
+pub use backfill::{Backfill, BackfillOptions, BackfillReport, Left};
 pub use fetch::Features;
 pub use load::LoadReport;
 
