@@ -33,4 +33,12 @@ pub enum Error {
     Request(String),
 }
 
+impl Error {
+    /// An I/O failure on `path`, as a function for `map_err`.
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.to_owned();
+        move |source| Error::Storage(StorageError::Io { path, source })
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

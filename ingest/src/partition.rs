@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{cast, concat_batches, filter_record_batch};
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{cast, concat_batches, take_record_batch};
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 
 use crate::IngestError;
@@ -48,18 +48,17 @@ pub fn split_partitions(
         reason: e.to_string(),
     })?;
     let values = values.as_string::<i32>();
-    let mut rows: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     let mut out = Partitions::default();
     for r in 0..values.len() {
         if values.is_null(r) || !is_date(values.value(r)) {
             out.rejected += 1;
             continue;
         }
-        rows.entry(values.value(r))
-            .or_insert_with(|| vec![false; values.len()])[r] = true;
+        rows.entry(values.value(r)).or_default().push(r as u32);
     }
-    for (name, mask) in rows {
-        let batch = filter_record_batch(&all, &BooleanArray::from(mask)).map_err(|e| {
+    for (name, indices) in rows {
+        let batch = take_record_batch(&all, &UInt32Array::from(indices)).map_err(|e| {
             IngestError::Partition {
                 table: table.to_owned(),
                 reason: e.to_string(),

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
 use tilefold_query::config::{ConfigError, GroupBy, Query, Source};
 use tilefold_query::evaluate::{KEY_COLUMN, MUTATION_TIME_COLUMN, REVERSAL_COLUMN};
 use tilefold_query::key::KeyCodec;
-use tilefold_query::source_query::{SourceQuery, TIME_COLUMN};
+use tilefold_query::source_query::{quote, SourceQuery, TIME_COLUMN};
 use tilefold_query::window::day_start;
 use tilefold_query::DataType;
 
@@ -41,6 +41,17 @@ pub struct RowCounts {
     pub null_keys: usize,
     /// Mutation rows dropped for a null `mutation_ts` (R-MUT-1).
     pub null_mutation_time: usize,
+}
+
+impl std::ops::AddAssign for RowCounts {
+    fn add_assign(&mut self, other: RowCounts) {
+        self.read += other.read;
+        self.kept += other.kept;
+        self.filtered += other.filtered;
+        self.null_time += other.null_time;
+        self.null_keys += other.null_keys;
+        self.null_mutation_time += other.null_mutation_time;
+    }
 }
 
 /// One GroupBy source bound to one table's schema.
@@ -268,8 +279,4 @@ fn sort_by_key_and_ts(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::
     }
     let indices = UInt32Array::from(order.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
     take_record_batch(batch, &indices)
-}
-
-fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
 }

@@ -226,6 +226,6 @@ impl SourceQuery {
 }
 
 /// A column name as an identifier expression (backquoted: names may hold any character).
-fn quote(name: &str) -> String {
+pub fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }

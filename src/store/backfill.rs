@@ -16,7 +16,7 @@ use tilefold_query::config::{ConfigError, Join, Query, Source};
 use tilefold_query::derivation::Derivations;
 use tilefold_query::evaluate::QueryTime;
 use tilefold_query::expr::Expression;
-use tilefold_query::source_query::{SourceQuery, TIME_COLUMN};
+use tilefold_query::source_query::{quote, SourceQuery, TIME_COLUMN};
 use tilefold_query::value::{value_at, values_to_array};
 use tilefold_query::window::parse_day;
 use tilefold_query::Value;
@@ -143,13 +143,7 @@ impl Store {
         progress: &mut dyn FnMut(usize),
     ) -> Result<BackfillReport> {
         let mut backfill = self.backfill(join, left, options)?;
-        let io = |e: std::io::Error| {
-            Error::Storage(tilefold_storage::StorageError::Io {
-                path: out.to_owned(),
-                source: e,
-            })
-        };
-        let file = File::create(out).map_err(io)?;
+        let file = File::create(out).map_err(Error::io(out))?;
         let parquet_error =
             |e: parquet::errors::ParquetError| Error::Request(format!("{}: {e}", out.display()));
         let mut writer =
@@ -200,12 +194,7 @@ impl Backfill {
             )?;
         }
         let n = rows.num_rows();
-        let ts = rows
-            .column_by_name(TIME_COLUMN)
-            .map(|c| c.as_primitive::<Int64Type>().clone());
-        let ds = rows
-            .column_by_name(&plan.partition)
-            .and_then(|c| cast(c, &ArrowType::Utf8).ok());
+        let times = query_times(plan, &rows);
         let mut columns: Vec<ArrayRef> =
             plan.left.iter().map(|&i| rows.column(i).clone()).collect();
         // Rows are independent: split them over the cores, keep their order.
@@ -215,12 +204,12 @@ impl Backfill {
             .max(1);
         let per_thread = n.div_ceil(threads);
         let read = &self.state.read;
-        let (rows_ref, ts_ref, ds_ref) = (&rows, ts.as_ref(), ds.as_ref());
+        let (rows_ref, times_ref) = (&rows, times.as_slice());
         let chunks: Vec<Result<Vec<Vec<Vec<Value>>>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|i| {
                     let range = (i * per_thread).min(n)..((i + 1) * per_thread).min(n);
-                    scope.spawn(move || part_values(plan, read, rows_ref, ts_ref, ds_ref, range))
+                    scope.spawn(move || part_values(plan, read, rows_ref, times_ref, range))
                 })
                 .collect();
             handles
@@ -292,23 +281,20 @@ impl Iterator for Backfill {
     }
 }
 
-/// Every part's values for left rows `range`: per part, per column, one value per row.
-fn part_values(
-    plan: &Plan,
-    read: &tilefold_storage::ReadTxn,
-    rows: &RecordBatch,
-    ts: Option<&arrow::array::Int64Array>,
-    ds: Option<&ArrayRef>,
-    range: std::ops::Range<usize>,
-) -> Result<Vec<Vec<Vec<Value>>>> {
-    let mut out = Vec::with_capacity(plan.parts.len());
-    for part in &plan.parts {
-        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(range.len()); part.fields.len()];
-        for r in range.clone() {
-            let (at, t) = if plan.entities {
+/// Each left row's query time (R-ACC-2): its `ts` for an events left, the end of its partition
+/// day for an entities left; and the instant `ts`/`ds` derivations see.
+fn query_times(plan: &Plan, rows: &RecordBatch) -> Vec<(QueryTime, i64)> {
+    let n = rows.num_rows();
+    if plan.entities {
+        let ds = rows
+            .column_by_name(&plan.partition)
+            .and_then(|c| cast(c, &ArrowType::Utf8).ok());
+        let ds = ds.as_ref().map(|d| d.as_string::<i32>());
+        (0..n)
+            .map(|r| {
                 let day = ds
                     .filter(|d| d.is_valid(r))
-                    .and_then(|d| parse_day(d.as_string::<i32>().value(r)));
+                    .and_then(|d| parse_day(d.value(r)));
                 match day {
                     Some(day) => (
                         QueryTime::EndOfDay(day),
@@ -319,10 +305,34 @@ fn part_values(
                         0,
                     ),
                 }
-            } else {
+            })
+            .collect()
+    } else {
+        let ts = rows
+            .column_by_name(TIME_COLUMN)
+            .map(|c| c.as_primitive::<Int64Type>());
+        (0..n)
+            .map(|r| {
                 let t = ts.map_or(0, |ts| ts.value(r));
                 (QueryTime::At(t), t)
-            };
+            })
+            .collect()
+    }
+}
+
+/// Every part's values for left rows `range`: per part, per column, one value per row.
+fn part_values(
+    plan: &Plan,
+    read: &tilefold_storage::ReadTxn,
+    rows: &RecordBatch,
+    times: &[(QueryTime, i64)],
+    range: std::ops::Range<usize>,
+) -> Result<Vec<Vec<Vec<Value>>>> {
+    let mut out = Vec::with_capacity(plan.parts.len());
+    for part in &plan.parts {
+        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(range.len()); part.fields.len()];
+        for r in range.clone() {
+            let (at, t) = times[r];
             let key_values: Vec<Value> = part
                 .keys
                 .iter()
@@ -473,7 +483,7 @@ fn skew_filter(join: &Join, left: &Schema) -> Result<Option<Expression>> {
         .iter()
         .filter(|(_, values)| !values.is_empty())
         .map(|(column, values)| {
-            let c = format!("`{}`", column.replace('`', "``"));
+            let c = quote(column);
             format!("({c} IS NULL OR {c} NOT IN ({}))", values.join(", "))
         })
         .collect();

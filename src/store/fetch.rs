@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
 
 use tilefold_query::config::{GroupBy, Join};
@@ -269,9 +269,7 @@ pub(super) fn part_row(
             row.push(Value::Long(t));
             fields.push(Field::new("ds", ArrowType::Utf8, true));
             row.push(Value::String(day_name(day_of(t))));
-            let batch = one_row(&fields, &row)?;
-            let out = derivations.apply(&batch).map_err(|e| e.to_string())?;
-            Ok(Some(read_row(&out)))
+            derive_row(derivations, &fields, &row).map(Some)
         }
     }
 }
@@ -410,16 +408,8 @@ impl OnlineDerivations {
                 _ => Value::String(day_name(day_of(t))),
             });
         }
-        let batch = one_row(&self.fields, &row)?;
-        let out = self.derivations.apply(&batch).map_err(|e| e.to_string())?;
-        let values = read_row(&out);
-        Ok(out
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .zip(values)
-            .collect())
+        let values = derive_row(&self.derivations, &self.fields, &row)?;
+        Ok(named(&self.derivations, values))
     }
 }
 
@@ -458,16 +448,8 @@ fn derive_online(
         &schema,
     )
     .map_err(|e| e.to_string())?;
-    let batch = one_row(&fields, &row)?;
-    let out = derivations.apply(&batch).map_err(|e| e.to_string())?;
-    let values = read_row(&out);
-    Ok(out
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .zip(values)
-        .collect())
+    let values = derive_row(&derivations, &fields, &row)?;
+    Ok(named(&derivations, values))
 }
 
 fn json_type(value: &Value) -> ArrowType {
@@ -480,23 +462,35 @@ fn json_type(value: &Value) -> ArrowType {
     }
 }
 
-fn one_row(fields: &[Field], row: &[Value]) -> std::result::Result<RecordBatch, String> {
+/// `derivations` over one row of `fields` (the fetch path of R-DER-4).
+fn derive_row(
+    derivations: &Derivations,
+    fields: &[Field],
+    row: &[Value],
+) -> std::result::Result<Vec<Value>, String> {
     let columns = fields
         .iter()
         .zip(row)
-        .map(|(f, v)| match f.data_type() {
-            ArrowType::Null => Ok(Arc::new(arrow::array::NullArray::new(1)) as ArrayRef),
-            t => values_to_array(std::slice::from_ref(v), t),
-        })
+        .map(|(f, v)| values_to_array(std::slice::from_ref(v), f.data_type()))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    RecordBatch::try_new(Arc::new(Schema::new(fields.to_vec())), columns).map_err(|e| e.to_string())
-}
-
-fn read_row(batch: &RecordBatch) -> Vec<Value> {
-    batch
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields.to_vec())), columns)
+        .map_err(|e| e.to_string())?;
+    let out = derivations.apply(&batch).map_err(|e| e.to_string())?;
+    Ok(out
         .columns()
         .iter()
         .map(|c| value_at(c.as_ref(), 0).unwrap_or(Value::Null))
+        .collect())
+}
+
+/// Derived values with their column names.
+fn named(derivations: &Derivations, values: Vec<Value>) -> Vec<(String, Value)> {
+    derivations
+        .output_schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .zip(values)
         .collect()
 }

@@ -73,12 +73,7 @@ impl Store {
     /// Opens the store with file writes going through `fs` (fault-injection tests).
     pub fn open_with(dir: impl AsRef<Path>, fs: Arc<dyn FileSystem>) -> Result<Store> {
         let dir = dir.as_ref().to_owned();
-        fs.create_dir_all(&dir).map_err(|source| {
-            Error::Storage(tilefold_storage::StorageError::Io {
-                path: dir.clone(),
-                source,
-            })
-        })?;
+        fs.create_dir_all(&dir).map_err(Error::io(&dir))?;
         let lock = StoreLock::acquire(&dir)?;
         let db = Database::open(&dir)?;
         let state = load_state(&dir, &db)?;

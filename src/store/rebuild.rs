@@ -8,7 +8,7 @@ use arrow::datatypes::{Int64Type, Schema};
 
 use tilefold_ingest::{fold_tiles, kept_from, Role, RowCounts, SourceRows};
 use tilefold_query::config::{ConfigError, GroupBy, Source};
-use tilefold_query::evaluate::GroupByEvaluator;
+use tilefold_query::evaluate::{GroupByEvaluator, MUTATION_TIME_COLUMN, REVERSAL_COLUMN};
 use tilefold_query::key::KeyCodec;
 use tilefold_query::naming::clean_name;
 use tilefold_query::source_query::TIME_COLUMN;
@@ -71,17 +71,13 @@ impl<'a> Work<'a> {
 
     pub fn write(&mut self, absolute: &std::path::Path, batch: &RecordBatch) -> Result<()> {
         let fs = self.store.inner.fs.as_ref();
-        let io = |path: &std::path::Path| {
-            let path = path.to_owned();
-            move |source| Error::Storage(tilefold_storage::StorageError::Io { path, source })
-        };
         if let Some(parent) = absolute.parent() {
             if !fs.is_dir(parent) {
-                fs.create_dir_all(parent).map_err(io(parent))?;
+                fs.create_dir_all(parent).map_err(Error::io(parent))?;
                 // A new directory's entry must be durable before a commit refers to files in it.
                 let mut dir = parent;
                 while let Some(up) = dir.parent() {
-                    fs.sync_dir(up).map_err(io(up))?;
+                    fs.sync_dir(up).map_err(Error::io(up))?;
                     if up == self.store.inner.dir {
                         break;
                     }
@@ -171,7 +167,7 @@ impl<'a> Work<'a> {
                     }
                     let Some(rows) = &rows else { continue };
                     let (prepared, c) = rows.prepare(&table, &partition, day, &raw)?;
-                    add_counts(&mut counts, c);
+                    counts += c;
                     if prepared.num_rows() == 0 {
                         continue;
                     }
@@ -355,30 +351,33 @@ fn source_table(sources: &[Source], index: usize, role: RoleName) -> Option<Stri
     Some(table.split('/').next().unwrap_or_default().to_owned())
 }
 
+/// The sources of `group_by` that read `table` in some role.
+fn sources_reading<'a>(group_by: &'a GroupBy, table: &'a str) -> impl Iterator<Item = &'a Source> {
+    group_by
+        .sources()
+        .iter()
+        .enumerate()
+        .filter_map(move |(i, source)| {
+            [RoleName::Events, RoleName::Snapshot, RoleName::Mutations]
+                .into_iter()
+                .any(|role| source_table(group_by.sources(), i, role).as_deref() == Some(table))
+                .then_some(source)
+        })
+}
+
 /// Whether `group_by` reads `table` in any role.
 pub(super) fn reads_table(group_by: &GroupBy, table: &str) -> bool {
-    (0..group_by.sources().len()).any(|i| {
-        [RoleName::Events, RoleName::Snapshot, RoleName::Mutations]
-            .into_iter()
-            .any(|role| source_table(group_by.sources(), i, role).as_deref() == Some(table))
-    })
+    sources_reading(group_by, table).next().is_some()
 }
 
 /// The partition column of `table` as the GroupBys reading it name it (default `ds`).
 pub(super) fn partition_column(group_bys: &[&GroupBy], table: &str) -> String {
-    for group_by in group_bys {
-        for (i, source) in group_by.sources().iter().enumerate() {
-            let reads = [RoleName::Events, RoleName::Snapshot, RoleName::Mutations]
-                .into_iter()
-                .any(|role| source_table(group_by.sources(), i, role).as_deref() == Some(table));
-            if reads {
-                if let Some(q) = source.query() {
-                    return q.partition_column_or_default().to_owned();
-                }
-            }
-        }
-    }
-    "ds".to_owned()
+    group_bys
+        .iter()
+        .flat_map(|group_by| sources_reading(group_by, table))
+        .find_map(|source| source.query())
+        .map_or("ds", |q| q.partition_column_or_default())
+        .to_owned()
 }
 
 fn ts_range(batch: &RecordBatch) -> (i64, i64) {
@@ -391,21 +390,12 @@ fn ts_range(batch: &RecordBatch) -> (i64, i64) {
     (min, max)
 }
 
-fn add_counts(total: &mut RowCounts, c: RowCounts) {
-    total.read += c.read;
-    total.kept += c.kept;
-    total.filtered += c.filtered;
-    total.null_time += c.null_time;
-    total.null_keys += c.null_keys;
-    total.null_mutation_time += c.null_mutation_time;
-}
-
 /// Every partition must give rows of one schema (a column whose type changed is an error).
 fn check_schemas(group_by: &GroupBy, entries: &[SegmentEntry], opened: &[Segment]) -> Result<()> {
     let base = |s: &Schema| -> Vec<(String, arrow::datatypes::DataType)> {
         s.fields()
             .iter()
-            .filter(|f| !matches!(f.name().as_str(), "mutation_ts" | "is_before"))
+            .filter(|f| ![MUTATION_TIME_COLUMN, REVERSAL_COLUMN].contains(&f.name().as_str()))
             .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect()
     };
