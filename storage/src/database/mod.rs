@@ -9,7 +9,10 @@
 //! | `configs` | config name | compiled JSON |
 //! | `catalog` | entry name | sealed bytes |
 //! | `tiles/<group-by>` | (key bytes, level, tile start) | sealed IR bytes |
+//! | `head` | commit number | sealed ingested batches not yet in segments ([`head`]) |
+//! | `producers` | producer id | last committed sequence number |
 
+mod head;
 mod read;
 mod write;
 

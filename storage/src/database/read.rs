@@ -10,7 +10,7 @@ use crate::error::{Result, StorageError};
 
 /// One redb read transaction: every read sees the same committed state.
 pub struct ReadTxn {
-    txn: redb::ReadTransaction,
+    pub(super) txn: redb::ReadTransaction,
 }
 
 impl std::fmt::Debug for ReadTxn {
@@ -20,7 +20,7 @@ impl std::fmt::Debug for ReadTxn {
 }
 
 /// Opens a table, `None` when it does not exist (yet).
-fn open_optional<K: redb::Key + 'static, V: redb::Value + 'static>(
+pub(super) fn open_optional<K: redb::Key + 'static, V: redb::Value + 'static>(
     txn: &redb::ReadTransaction,
     definition: TableDefinition<K, V>,
 ) -> Result<Option<redb::ReadOnlyTable<K, V>>> {
@@ -149,8 +149,37 @@ impl ReadTxn {
     }
 }
 
+impl ReadTxn {
+    /// Every tile of `group_by` as (key, level, start, IR bytes), in key order, checksums
+    /// verified (for checks that rebuild tiles and compare).
+    pub fn all_tiles(&self, group_by: &str) -> Result<Vec<(Vec<u8>, u8, i64, Vec<u8>)>> {
+        let name = tiles_table_name(group_by);
+        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        let Some(table) = open_optional(&self.txn, definition)? else {
+            return Ok(Vec::new());
+        };
+        let context = || format!("reading table {name}");
+        let mut tiles = Vec::new();
+        for entry in table.iter().map_err(|err| database_error(&context(), err))? {
+            let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
+            let (key, level, start) = tile_key.value();
+            let payload = unseal(sealed.value()).map_err(|err| {
+                StorageError::corrupted(
+                    format!(
+                        "tile group-by {group_by}, key 0x{}, level {level}, start {start}",
+                        hex(key)
+                    ),
+                    err.to_string(),
+                )
+            })?;
+            tiles.push((key.to_vec(), level, start, payload.to_vec()));
+        }
+        Ok(tiles)
+    }
+}
+
 /// Lower-case hexadecimal digits of `bytes`.
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut text = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

@@ -1,14 +1,14 @@
 //! Write transactions: configs, catalog entries and tiles, committed durably.
 
-use redb::TableDefinition;
+use redb::{ReadableTable, TableDefinition};
 
 use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
-use crate::checksum::seal;
-use crate::error::Result;
+use crate::checksum::{seal, unseal};
+use crate::error::{Result, StorageError};
 
 /// One redb write transaction. Dropped without [`WriteTxn::commit`], it is rolled back.
 pub struct WriteTxn {
-    txn: redb::WriteTransaction,
+    pub(super) txn: redb::WriteTransaction,
 }
 
 impl std::fmt::Debug for WriteTxn {
@@ -129,6 +129,53 @@ impl WriteTxn {
             seal(&mut sealed, 0);
             table
                 .insert((key, level, start), sealed.as_slice())
+                .map_err(|err| database_error(&context(), err))?;
+        }
+        Ok(())
+    }
+
+    /// Merges tiles into `group_by`'s stored ones in one pass: for each `(key, level, start,
+    /// value)`, an absent tile becomes `value`; a present one becomes what `merge(stored,
+    /// value, out)` writes to `out`. A stored tile whose checksum fails, or that `merge` rejects
+    /// (its text says why), is [`StorageError::Corrupted`] naming the tile.
+    pub fn merge_tiles<'a>(
+        &mut self,
+        group_by: &str,
+        tiles: impl IntoIterator<Item = (&'a [u8], u8, i64, &'a [u8])>,
+        mut merge: impl FnMut(&[u8], &[u8], &mut Vec<u8>) -> std::result::Result<(), String>,
+    ) -> Result<()> {
+        let name = tiles_table_name(group_by);
+        let context = || format!("merging tiles into table {name}");
+        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        let mut table = self
+            .txn
+            .open_table(definition)
+            .map_err(|err| database_error(&context(), err))?;
+        let mut merged = Vec::new();
+        for (key, level, start, value) in tiles {
+            let what = || {
+                format!(
+                    "tile group-by {group_by}, key 0x{}, level {level}, start {start}",
+                    super::read::hex(key)
+                )
+            };
+            merged.clear();
+            let stored = table
+                .get((key, level, start))
+                .map_err(|err| database_error(&context(), err))?;
+            match &stored {
+                Some(sealed) => {
+                    let payload = unseal(sealed.value())
+                        .map_err(|err| StorageError::corrupted(what(), err.to_string()))?;
+                    merge(payload, value, &mut merged)
+                        .map_err(|reason| StorageError::corrupted(what(), reason))?;
+                }
+                None => merged.extend_from_slice(value),
+            }
+            drop(stored);
+            seal(&mut merged, 0);
+            table
+                .insert((key, level, start), merged.as_slice())
                 .map_err(|err| database_error(&context(), err))?;
         }
         Ok(())
