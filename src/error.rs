@@ -28,6 +28,10 @@ pub enum Error {
     /// A feature value that could not be computed.
     #[error(transparent)]
     Eval(#[from] EvalError),
+    /// A commit failed earlier (an I/O error, a full disk): the store accepts no more changes
+    /// until it is reopened, which recovers the last committed state.
+    #[error("the store stopped accepting changes after a failed commit ({0}); reopen it")]
+    Latched(String),
     /// A request that cannot be served: unknown join or group-by, missing keys, bad input.
     #[error("{0}")]
     Request(String),

@@ -47,7 +47,10 @@ mod store;
 pub use analyze::{analyze, Report};
 pub use error::{Error, Result};
 pub use json::{json_to_value, value_to_json};
-pub use store::{Backfill, BackfillOptions, BackfillReport, Features, Left, LoadReport, Store};
+pub use store::{
+    Backfill, BackfillOptions, BackfillReport, Features, IngestReport, IngestRequest, Left,
+    LoadReport, Options, Rows, SealReport, Store,
+};
 pub use tilefold_query::aggregate::{AggregationError, AggregationPart, Ir, RowAggregator};
 pub use tilefold_query::config::{
     load_path, load_production_dir, Aggregation, ConfigError, ConfigSet, GroupBy, Join, Operation,

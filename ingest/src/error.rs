@@ -29,6 +29,20 @@ pub enum IngestError {
         partition: String,
         reason: String,
     },
+    /// Live rows that cannot be ingested into a topic: no GroupBy reads it, a row that does not
+    /// decode, a column of the wrong type.
+    #[error("topic {topic}: {reason}")]
+    Topic { topic: String, reason: String },
+    /// A live row whose time lies further in the future than the allowed clock skew; the whole
+    /// batch is rejected.
+    #[error("topic {topic}: a row with ts {ts} is more than {skew_ms} ms ahead of the clock ({now}) for group-by {group_by}")]
+    FutureTimestamp {
+        topic: String,
+        group_by: String,
+        ts: i64,
+        now: i64,
+        skew_ms: i64,
+    },
     /// Folding rows into tiles failed.
     #[error("config {config}: {source}")]
     Aggregation {

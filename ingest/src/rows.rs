@@ -41,6 +41,10 @@ pub struct RowCounts {
     pub null_keys: usize,
     /// Mutation rows dropped for a null `mutation_ts` (R-MUT-1).
     pub null_mutation_time: usize,
+    /// Live rows rejected as older than the lateness bound allows.
+    pub late: usize,
+    /// Live rows before the batch end of the GroupBy's table: the loaded table covers them.
+    pub superseded: usize,
 }
 
 impl std::ops::AddAssign for RowCounts {
@@ -51,6 +55,8 @@ impl std::ops::AddAssign for RowCounts {
         self.null_time += other.null_time;
         self.null_keys += other.null_keys;
         self.null_mutation_time += other.null_mutation_time;
+        self.late += other.late;
+        self.superseded += other.superseded;
     }
 }
 
@@ -137,6 +143,11 @@ impl SourceRows {
             key_indexes,
             schema: Arc::new(Schema::new(fields)),
         })
+    }
+
+    /// Whether the rows have a time column (else `ts` is synthesized per partition, R-SNAP-2).
+    pub fn has_time(&self) -> bool {
+        self.has_time
     }
 
     pub fn keys(&self) -> &KeyCodec {
@@ -249,7 +260,7 @@ impl SourceRows {
 }
 
 /// Rows ordered by (key bytes, ts), stable.
-fn sort_by_key_and_ts(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub fn sort_by_key_and_ts(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
     let keys = batch
         .column_by_name(KEY_COLUMN)
         .expect("prepared rows have keys")

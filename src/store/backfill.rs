@@ -203,13 +203,13 @@ impl Backfill {
             .min(n.div_ceil(256))
             .max(1);
         let per_thread = n.div_ceil(threads);
-        let read = &self.state.read;
+        let state: &State = &self.state;
         let (rows_ref, times_ref) = (&rows, times.as_slice());
         let chunks: Vec<Result<Vec<Vec<Vec<Value>>>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|i| {
                     let range = (i * per_thread).min(n)..((i + 1) * per_thread).min(n);
-                    scope.spawn(move || part_values(plan, read, rows_ref, times_ref, range))
+                    scope.spawn(move || part_values(plan, state, rows_ref, times_ref, range))
                 })
                 .collect();
             handles
@@ -323,7 +323,7 @@ fn query_times(plan: &Plan, rows: &RecordBatch) -> Vec<(QueryTime, i64)> {
 /// Every part's values for left rows `range`: per part, per column, one value per row.
 fn part_values(
     plan: &Plan,
-    read: &tilefold_storage::ReadTxn,
+    state: &State,
     rows: &RecordBatch,
     times: &[(QueryTime, i64)],
     range: std::ops::Range<usize>,
@@ -339,7 +339,7 @@ fn part_values(
                 .map(|&k| value_at(rows.column(k).as_ref(), r).unwrap_or(Value::Null))
                 .collect();
             let row = match &part.bound {
-                Some(bound) => part_row(bound, read, &key_values, at, t)
+                Some(bound) => part_row(bound, state, &key_values, at, t)
                     .map_err(|e| Error::Request(format!("join part {}: {e}", part.prefix)))?,
                 None => None,
             };

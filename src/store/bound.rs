@@ -16,6 +16,7 @@ use tilefold_query::window::{parse_day, Level, LEVELS};
 use tilefold_storage::{ReadTxn, Segment};
 
 use super::catalog::{GroupByEntry, RoleName};
+use super::head::Head;
 
 /// One GroupBy with data.
 #[derive(Debug)]
@@ -26,7 +27,10 @@ pub struct BoundGroupBy {
     pub keys: KeyCodec,
     /// The GroupBy's own derivations over its output columns, if any.
     pub derivations: Option<Derivations>,
-    events: Vec<(Segment, i64, i64)>,
+    /// The schema of its stored rows.
+    schema: arrow::datatypes::SchemaRef,
+    /// Event segments with the `ts` range of their rows that count.
+    events: Vec<(Segment, Range<i64>)>,
     snapshots: BTreeMap<i64, Vec<Segment>>,
     mutations: BTreeMap<i64, Vec<Segment>>,
 }
@@ -39,6 +43,7 @@ impl BoundGroupBy {
         keys: KeyCodec,
         derivations: Option<Derivations>,
         segments: Vec<Segment>,
+        schema: arrow::datatypes::SchemaRef,
     ) -> Self {
         let mut events = Vec::new();
         let mut snapshots: BTreeMap<i64, Vec<Segment>> = BTreeMap::new();
@@ -46,7 +51,13 @@ impl BoundGroupBy {
         for (info, segment) in entry.segments.iter().zip(segments) {
             let day = parse_day(&info.partition).unwrap_or(i64::MIN);
             match info.role {
-                RoleName::Events => events.push((segment, info.min_ts, info.max_ts)),
+                RoleName::Events => {
+                    let counted = entry.counted(info);
+                    let range = counted.start.max(info.min_ts)..counted.end.min(info.max_ts + 1);
+                    if range.start < range.end {
+                        events.push((segment, range));
+                    }
+                }
                 RoleName::Snapshot => snapshots.entry(day).or_default().push(segment),
                 RoleName::Mutations => mutations.entry(day).or_default().push(segment),
             }
@@ -57,6 +68,7 @@ impl BoundGroupBy {
             evaluator,
             keys,
             derivations,
+            schema,
             events,
             snapshots,
             mutations,
@@ -66,12 +78,17 @@ impl BoundGroupBy {
     pub fn name(&self) -> &str {
         self.config.name()
     }
+
+    pub fn schema(&self) -> arrow::datatypes::SchemaRef {
+        self.schema.clone()
+    }
 }
 
-/// [`GroupByData`] over a bound GroupBy and one read transaction.
+/// [`GroupByData`] over a bound GroupBy, one read transaction and the head of that commit.
 pub struct DataView<'a> {
     pub group_by: &'a BoundGroupBy,
     pub read: &'a ReadTxn,
+    pub head: Option<&'a Head>,
 }
 
 impl GroupByData for DataView<'_> {
@@ -97,8 +114,9 @@ impl GroupByData for DataView<'_> {
         range: Range<i64>,
         out: &mut Vec<RecordBatch>,
     ) -> Result<(), EvalError> {
-        for (segment, min_ts, max_ts) in &self.group_by.events {
-            if *max_ts < range.start || *min_ts >= range.end {
+        for (segment, counted) in &self.group_by.events {
+            let range = range.start.max(counted.start)..range.end.min(counted.end);
+            if range.start >= range.end {
                 continue;
             }
             if let Some(rows) = key_rows(segment.batch(), key, Some(&range)) {
@@ -108,8 +126,28 @@ impl GroupByData for DataView<'_> {
         Ok(())
     }
 
+    fn unsealed(
+        &self,
+        key: &[u8],
+        range: Range<i64>,
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<(), EvalError> {
+        if let Some(head) = self.head {
+            let from = self.group_by.entry.stream_from();
+            let range = range.start.max(from)..range.end;
+            if range.start < range.end {
+                head.key_rows(key, &range, out);
+            }
+        }
+        Ok(())
+    }
+
     fn earliest(&self) -> Option<i64> {
-        self.group_by.entry.earliest
+        let head = self.head.map(Head::min_ts);
+        match (self.group_by.entry.earliest, head) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn snapshot_rows(
@@ -138,7 +176,11 @@ impl GroupByData for DataView<'_> {
 }
 
 /// The rows of `key` (and with `ts` in `range`) of a batch sorted by (key, ts), zero-copy.
-fn key_rows(batch: &RecordBatch, key: &[u8], range: Option<&Range<i64>>) -> Option<RecordBatch> {
+pub(super) fn key_rows(
+    batch: &RecordBatch,
+    key: &[u8],
+    range: Option<&Range<i64>>,
+) -> Option<RecordBatch> {
     let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
     let n = keys.len();
     let lo = partition_point(n, |i| keys.value(i) < key);

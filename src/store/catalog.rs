@@ -27,6 +27,41 @@ pub struct GroupByEntry {
     pub watermark: Option<i64>,
     /// First tile start kept per level (five minutes, hour, day, 4 days, 16 days).
     pub kept_from: [i64; 5],
+    /// The source that also reads a topic, if any (lambda semantics).
+    #[serde(default)]
+    pub stream_source: Option<usize>,
+    /// The end of the last loaded partition of that source's table: its rows count before it,
+    /// streamed rows from it on.
+    #[serde(default)]
+    pub batch_end: Option<i64>,
+}
+
+impl GroupByEntry {
+    /// An entry without segments or tiles (a GroupBy with unsealed live rows only).
+    pub fn empty() -> GroupByEntry {
+        GroupByEntry {
+            kept_from: [i64::MAX; 5],
+            ..GroupByEntry::default()
+        }
+    }
+
+    /// The `ts` range of `segment`'s rows that count (lambda semantics: a table's rows before
+    /// the batch end, streamed rows from it on).
+    pub fn counted(&self, segment: &SegmentEntry) -> std::ops::Range<i64> {
+        let end = self.batch_end.unwrap_or(i64::MIN);
+        if segment.stream {
+            end..i64::MAX
+        } else if segment.role == RoleName::Events && Some(segment.source) == self.stream_source {
+            i64::MIN..self.batch_end.unwrap_or(i64::MAX)
+        } else {
+            i64::MIN..i64::MAX
+        }
+    }
+
+    /// The first `ts` a streamed row counts from.
+    pub fn stream_from(&self) -> i64 {
+        self.batch_end.unwrap_or(i64::MIN)
+    }
 }
 
 /// One segment of prepared rows: source `source`'s `role` table, partition `partition`.
@@ -39,6 +74,9 @@ pub struct SegmentEntry {
     pub rows: u64,
     pub min_ts: i64,
     pub max_ts: i64,
+    /// Rows ingested live into a topic (sealed from the head), not loaded from a table.
+    #[serde(default)]
+    pub stream: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]

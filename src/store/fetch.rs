@@ -15,10 +15,9 @@ use tilefold_query::key::KeyCodec;
 use tilefold_query::value::{value_at, values_to_array};
 use tilefold_query::window::{day_name, day_of};
 use tilefold_query::Value;
-use tilefold_storage::ReadTxn;
 
 use super::bound::{BoundGroupBy, DataView};
-use super::Store;
+use super::{State, Store};
 use crate::{Error, Result};
 
 /// A fetch response's feature map, in column order. Null values are absent (R-ONL-6, E-08).
@@ -79,7 +78,7 @@ impl Store {
             return Ok(Features::default());
         };
         let t = at.unwrap_or_else(now_millis);
-        let row = part_row(bound, &state.read, &values, QueryTime::At(t), t)
+        let row = part_row(bound, &state, &values, QueryTime::At(t), t)
             .map_err(|e| Error::Request(format!("group-by {name}: {e}")))?;
         let mut features = Features::default();
         if let Some(row) = row {
@@ -133,7 +132,7 @@ impl Store {
                     )),
                 ));
             } else if let Some(bound) = bound {
-                match part_row(bound, &state.read, &values, QueryTime::At(t), t) {
+                match part_row(bound, &state, &values, QueryTime::At(t), t) {
                     Ok(Some(r)) => row = r,
                     Ok(None) => {}
                     Err(e) => exceptions.push((
@@ -231,7 +230,7 @@ pub(super) fn unbound_fields(group_by: &GroupBy) -> Vec<Field> {
 /// `None` when a key is null (R-JOIN-4).
 pub(super) fn part_row(
     bound: &BoundGroupBy,
-    read: &ReadTxn,
+    state: &State,
     key_values: &[Value],
     at: QueryTime,
     t: i64,
@@ -250,7 +249,8 @@ pub(super) fn part_row(
         .unwrap_or_default();
     let data = DataView {
         group_by: bound,
-        read,
+        read: &state.read,
+        head: state.heads.get(bound.name()).map(|h| h.as_ref()),
     };
     let values = bound
         .evaluator

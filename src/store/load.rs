@@ -109,6 +109,8 @@ impl Store {
         batches: &[RecordBatch],
     ) -> Result<LoadReport> {
         let _writer = self.writer()?;
+        // Streamed rows are sealed first: the load may move their GroupBys' batch end.
+        self.seal_locked()?;
         let state = self.state();
         let readers: Vec<_> = state
             .group_bys
@@ -151,7 +153,7 @@ impl Store {
         report.group_bys = work.counts.clone();
         let tables = work.tables.clone();
         let (entries, obsolete) = work.finish()?;
-        txn.commit()?;
+        self.commit(txn)?;
         self.publish(
             state.group_bys.clone(),
             state.joins.clone(),

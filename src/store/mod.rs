@@ -12,12 +12,16 @@ mod backfill;
 mod bound;
 mod catalog;
 mod fetch;
+mod head;
+mod ingest;
 mod load;
 mod rebuild;
+mod seal;
+mod topic;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use tilefold_query::config::{ConfigSet, GroupBy, Join};
 use tilefold_query::naming::clean_name;
@@ -28,10 +32,39 @@ use tilefold_storage::{
 use crate::{Error, Result};
 use bound::BoundGroupBy;
 use catalog::{GroupByEntry, TableEntry};
+use head::Head;
 
 pub use backfill::{Backfill, BackfillOptions, BackfillReport, Left};
 pub use fetch::Features;
+pub use ingest::{IngestReport, IngestRequest, Rows};
 pub use load::LoadReport;
+pub use seal::SealReport;
+
+/// How a store is opened.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Every file write goes through this (fault-injection tests replace it).
+    pub fs: Arc<dyn FileSystem>,
+    /// Live rows older than their GroupBy's newest row by more than this many milliseconds are
+    /// rejected and counted as late. `None` (the default): any lateness is accepted.
+    pub max_lateness_ms: Option<i64>,
+    /// A live row more than this many milliseconds ahead of the wall clock rejects its batch.
+    /// Default: 10 minutes.
+    pub max_future_skew_ms: i64,
+    /// The writer seals the head into segments once it holds this many rows. Default: 1,000,000.
+    pub seal_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            fs: Arc::new(RealFileSystem),
+            max_lateness_ms: None,
+            max_future_skew_ms: 10 * 60 * 1000,
+            seal_rows: 1_000_000,
+        }
+    }
+}
 
 /// An open store. Cheap to clone; `Send + Sync`. Readers never wait for the writer: each call
 /// works on the state of the last commit.
@@ -45,9 +78,14 @@ struct Inner {
     dir: PathBuf,
     db: Database,
     fs: Arc<dyn FileSystem>,
+    options: Options,
     state: RwLock<Arc<State>>,
-    /// Serialises changes (apply, load).
+    /// Serialises changes (apply, load, live ingest, sealing).
     writer: Mutex<()>,
+    /// The live writer's own state: producers, the next head entry, the latch.
+    live: Mutex<ingest::Live>,
+    /// Requests to the live writer thread.
+    queue: ingest::Queue,
     _lock: StoreLock,
 }
 
@@ -60,6 +98,9 @@ struct State {
     bound: BTreeMap<String, Arc<BoundGroupBy>>,
     /// Joins' derivations compiled for fetch.
     online: BTreeMap<String, Arc<fetch::OnlineDerivations>>,
+    /// Unsealed live rows per GroupBy, and the numbers of the head entries holding them.
+    heads: BTreeMap<String, Arc<Head>>,
+    head_entries: Option<(u64, u64)>,
     read: ReadTxn,
 }
 
@@ -72,24 +113,40 @@ impl Store {
 
     /// Opens the store with file writes going through `fs` (fault-injection tests).
     pub fn open_with(dir: impl AsRef<Path>, fs: Arc<dyn FileSystem>) -> Result<Store> {
+        Store::open_with_options(
+            dir,
+            Options {
+                fs,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Opens the store with `options`. Live rows acknowledged before a crash are replayed from
+    /// the head.
+    pub fn open_with_options(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
         let dir = dir.as_ref().to_owned();
+        let fs = options.fs.clone();
         fs.create_dir_all(&dir).map_err(Error::io(&dir))?;
         let lock = StoreLock::acquire(&dir)?;
         let db = Database::open(&dir)?;
         let state = load_state(&dir, &db)?;
+        let live = ingest::Live::load(&state)?;
         // Files no commit references: left by an interrupted change.
         let referenced: HashSet<PathBuf> = referenced_files(&dir, &state);
         remove_unreferenced(fs.as_ref(), &dir.join("segments"), &referenced)?;
-        Ok(Store {
-            inner: Arc::new(Inner {
-                dir,
-                db,
-                fs,
-                state: RwLock::new(Arc::new(state)),
-                writer: Mutex::new(()),
-                _lock: lock,
-            }),
-        })
+        let inner = Arc::new_cyclic(|weak| Inner {
+            dir,
+            db,
+            fs,
+            options,
+            state: RwLock::new(Arc::new(state)),
+            writer: Mutex::new(()),
+            live: Mutex::new(live),
+            queue: ingest::Queue::start(weak.clone()),
+            _lock: lock,
+        });
+        Ok(Store { inner })
     }
 
     pub fn path(&self) -> &Path {
@@ -100,6 +157,7 @@ impl Store {
     /// whose tables are already loaded are prepared from them.
     pub fn apply(&self, configs: &ConfigSet) -> Result<()> {
         let _writer = self.writer()?;
+        self.seal_locked()?;
         let state = self.state();
         let mut group_bys = state.group_bys.clone();
         let mut changed = Vec::new();
@@ -150,10 +208,18 @@ impl Store {
         }
         let mut work = rebuild::Work::new(self, &state, &mut txn)?;
         for name in &changed {
-            work.rebuild(&group_bys[name], None)?;
+            let config = &group_bys[name];
+            if state
+                .group_bys
+                .get(name)
+                .is_some_and(|old| old.sources != config.sources)
+            {
+                work.forget_streams.insert(name.clone());
+            }
+            work.rebuild(config, None)?;
         }
         let (entries, obsolete) = work.finish()?;
-        txn.commit()?;
+        self.commit(txn)?;
         self.publish(group_bys, joins, state.tables.clone(), entries)?;
         self.remove_files(&obsolete);
         Ok(())
@@ -175,10 +241,29 @@ impl Store {
         }
     }
 
-    fn writer(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
-        Ok(match self.inner.writer.lock() {
+    /// The right to change the store; [`Error::Latched`] after a failed commit.
+    fn writer(&self) -> Result<MutexGuard<'_, ()>> {
+        let guard = match self.inner.writer.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
+        };
+        self.live().check()?;
+        Ok(guard)
+    }
+
+    fn live(&self) -> MutexGuard<'_, ingest::Live> {
+        match self.inner.live.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Commits `txn`; a failure latches the store (no silent retry of a failed fsync).
+    fn commit(&self, txn: tilefold_storage::WriteTxn) -> Result<()> {
+        txn.commit().map_err(|err| {
+            let err = Error::from(err);
+            self.live().latch(&err);
+            err
         })
     }
 
@@ -191,21 +276,56 @@ impl Store {
         entries: BTreeMap<String, Option<GroupByEntry>>,
     ) -> Result<()> {
         let old = self.state();
+        self.publish_with(
+            group_bys,
+            joins,
+            tables,
+            entries,
+            old.heads.clone(),
+            old.head_entries,
+        )
+    }
+
+    /// [`Store::publish`] with new heads.
+    fn publish_with(
+        &self,
+        group_bys: BTreeMap<String, GroupBy>,
+        joins: BTreeMap<String, Join>,
+        tables: BTreeMap<String, TableEntry>,
+        entries: BTreeMap<String, Option<GroupByEntry>>,
+        heads: BTreeMap<String, Arc<Head>>,
+        head_entries: Option<(u64, u64)>,
+    ) -> Result<()> {
+        let old = self.state();
         let mut bound = old.bound.clone();
         for (name, entry) in entries {
             bound.remove(&name);
             if let (Some(entry), Some(config)) = (entry, group_bys.get(&name)) {
-                if let Some(b) = bind(&self.inner.dir, config, entry)? {
+                if let Some(b) = bind(&self.inner.dir, config, entry, heads.get(&name))? {
                     bound.insert(name, Arc::new(b));
                 }
             }
         }
+        bind_heads(&self.inner.dir, &group_bys, &heads, &mut bound)?;
+        let online = if bound.len() == old.bound.len()
+            && bound
+                .iter()
+                .zip(&old.bound)
+                .all(|(a, b)| Arc::ptr_eq(a.1, b.1))
+            && joins == old.joins
+        {
+            old.online.clone()
+        } else {
+            online_derivations(&joins, &bound)
+        };
         let state = State {
-            online: online_derivations(&joins, &bound),
+            online,
             group_bys,
             joins,
             tables,
             bound,
+            heads,
+            head_entries,
             read: self.inner.db.begin_read()?,
         };
         match self.inner.state.write() {
@@ -284,20 +404,62 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
         } else if let Some(name) = key.strip_prefix("group_by/") {
             let entry: GroupByEntry = serde_json::from_slice(&bytes).map_err(corrupted)?;
             if let Some(config) = group_bys.get(name) {
-                if let Some(b) = bind(dir, config, entry)? {
+                if let Some(b) = bind(dir, config, entry, None)? {
                     bound.insert(name.to_owned(), Arc::new(b));
                 }
             }
         }
     }
+    // Live rows acknowledged but not yet sealed: replayed from the head, in commit order.
+    let mut heads: BTreeMap<String, Arc<Head>> = BTreeMap::new();
+    let mut head_entries: Option<(u64, u64)> = None;
+    for (number, bytes) in read.head()? {
+        head_entries = Some((head_entries.map_or(number, |(first, _)| first), number));
+        for (name, rows) in head::decode_entry(number, &bytes)? {
+            if !group_bys.contains_key(&name) {
+                continue;
+            }
+            let head = match heads.get(&name) {
+                Some(head) => head.with(rows)?,
+                None => Head::new(rows),
+            };
+            heads.insert(name, Arc::new(head));
+        }
+    }
+    bind_heads(dir, &group_bys, &heads, &mut bound)?;
     Ok(State {
         online: online_derivations(&joins, &bound),
         group_bys,
         joins,
         tables,
         bound,
+        heads,
+        head_entries,
         read,
     })
+}
+
+/// Binds GroupBys that have unsealed rows but no segments yet, over their head's schema.
+fn bind_heads(
+    dir: &Path,
+    group_bys: &BTreeMap<String, GroupBy>,
+    heads: &BTreeMap<String, Arc<Head>>,
+    bound: &mut BTreeMap<String, Arc<BoundGroupBy>>,
+) -> Result<()> {
+    for (name, head) in heads {
+        if bound.contains_key(name) {
+            continue;
+        }
+        let Some(config) = group_bys.get(name) else {
+            continue;
+        };
+        let mut entry = GroupByEntry::empty();
+        entry.stream_source = topic::stream_source(config).map(|(i, _)| i);
+        if let Some(b) = bind(dir, config, entry, Some(head))? {
+            bound.insert(name.clone(), Arc::new(b));
+        }
+    }
+    Ok(())
 }
 
 fn online_derivations(
@@ -323,17 +485,24 @@ fn referenced_files(dir: &Path, state: &State) -> HashSet<PathBuf> {
     files
 }
 
-/// Opens a GroupBy's segments and binds its evaluator; `None` without segments.
-fn bind(dir: &Path, config: &GroupBy, entry: GroupByEntry) -> Result<Option<BoundGroupBy>> {
-    if entry.segments.is_empty() {
-        return Ok(None);
-    }
+/// Opens a GroupBy's segments and binds its evaluator to their schema (or its head's, without
+/// segments); `None` without either.
+fn bind(
+    dir: &Path,
+    config: &GroupBy,
+    entry: GroupByEntry,
+    head: Option<&Arc<Head>>,
+) -> Result<Option<BoundGroupBy>> {
     let segments = entry
         .segments
         .iter()
         .map(|s| Segment::open(&dir.join(&s.file)))
         .collect::<Result<Vec<_>, _>>()?;
-    let schema = segments[0].batch().schema();
+    let schema = match (segments.first(), head.and_then(|h| h.schema())) {
+        (Some(segment), _) => segment.batch().schema(),
+        (None, Some(schema)) => schema,
+        (None, None) => return Ok(None),
+    };
     let evaluator = tilefold_query::evaluate::GroupByEvaluator::new(config, &schema)?;
     let keys = rebuild::key_codec(config, &schema)?;
     let derivations = fetch::group_by_derivations(config, &evaluator, &keys)?;
@@ -344,5 +513,6 @@ fn bind(dir: &Path, config: &GroupBy, entry: GroupByEntry) -> Result<Option<Boun
         keys,
         derivations,
         segments,
+        schema,
     )))
 }

@@ -37,6 +37,8 @@ pub(super) struct Work<'a> {
     pub entries: BTreeMap<String, Option<GroupByEntry>>,
     pub counts: BTreeMap<String, RowCounts>,
     pub obsolete: Vec<PathBuf>,
+    /// GroupBys whose streamed rows no longer fit their sources: dropped when rebuilt.
+    pub forget_streams: BTreeSet<String>,
 }
 
 impl<'a> Work<'a> {
@@ -57,6 +59,7 @@ impl<'a> Work<'a> {
             entries: BTreeMap::new(),
             counts: BTreeMap::new(),
             obsolete: Vec::new(),
+            forget_streams: BTreeSet::new(),
         })
     }
 
@@ -120,6 +123,8 @@ impl<'a> Work<'a> {
         for segment in old.map(|e| e.segments).unwrap_or_default() {
             let table = source_table(group_by.sources(), segment.source, segment.role);
             let replaced = match only {
+                // Streamed rows are kept unless the GroupBy's sources changed.
+                _ if segment.stream => self.forget_streams.contains(&name),
                 Some((t, partitions)) => {
                     table.as_deref() == Some(t) && partitions.contains(&segment.partition)
                 }
@@ -182,6 +187,7 @@ impl<'a> Work<'a> {
                         rows: prepared.num_rows() as u64,
                         min_ts,
                         max_ts,
+                        stream: false,
                     });
                 }
             }
@@ -209,12 +215,23 @@ impl<'a> Work<'a> {
             .map(|s| Segment::open(&self.store.inner.dir.join(&s.file)))
             .collect::<Result<Vec<_>, _>>()?;
         check_schemas(group_by, &segments, &opened)?;
-        let events: Vec<RecordBatch> = segments
-            .iter()
-            .zip(&opened)
-            .filter(|(s, _)| s.role == RoleName::Events)
-            .map(|(_, o)| o.batch().clone())
-            .collect();
+        let mut entry = GroupByEntry {
+            stream_source: super::topic::stream_source(group_by).map(|(i, _)| i),
+            ..GroupByEntry::default()
+        };
+        entry.batch_end = entry
+            .stream_source
+            .and_then(|i| super::topic::batch_end(group_by, i, &self.tables));
+        let mut events: Vec<RecordBatch> = Vec::new();
+        for (segment, opened) in segments.iter().zip(&opened) {
+            if segment.role == RoleName::Events {
+                events.extend(counted_rows(
+                    opened.batch(),
+                    segment,
+                    entry.counted(segment),
+                )?);
+            }
+        }
         let earliest = segments
             .iter()
             .filter(|s| s.role == RoleName::Events)
@@ -240,9 +257,15 @@ impl<'a> Work<'a> {
                 earliest,
                 watermark,
                 kept_from: kept,
+                ..entry
             }),
         );
         Ok(())
+    }
+
+    /// The write transaction of this change.
+    pub fn txn(&mut self) -> &mut WriteTxn {
+        self.txn
     }
 
     /// Writes the catalog entries; returns them and the files they no longer reference.
@@ -380,7 +403,33 @@ pub(super) fn partition_column(group_bys: &[&GroupBy], table: &str) -> String {
         .to_owned()
 }
 
-fn ts_range(batch: &RecordBatch) -> (i64, i64) {
+/// The rows of a segment with `ts` in `counted`; `None` if there are none.
+pub(super) fn counted_rows(
+    batch: &RecordBatch,
+    segment: &SegmentEntry,
+    counted: std::ops::Range<i64>,
+) -> Result<Option<RecordBatch>> {
+    if counted.start <= segment.min_ts && segment.max_ts < counted.end {
+        return Ok(Some(batch.clone()));
+    }
+    if counted.start > segment.max_ts || counted.end <= segment.min_ts {
+        return Ok(None);
+    }
+    let Some(ts) = batch.column_by_name(TIME_COLUMN) else {
+        return Ok(None);
+    };
+    let keep: arrow::array::BooleanArray = ts
+        .as_primitive::<Int64Type>()
+        .values()
+        .iter()
+        .map(|t| Some(counted.contains(t)))
+        .collect();
+    let rows = arrow::compute::filter_record_batch(batch, &keep)
+        .map_err(|e| Error::Request(format!("filtering {}: {e}", segment.file)))?;
+    Ok((rows.num_rows() > 0).then_some(rows))
+}
+
+pub(super) fn ts_range(batch: &RecordBatch) -> (i64, i64) {
     let Some(ts) = batch.column_by_name(TIME_COLUMN) else {
         return (0, 0);
     };

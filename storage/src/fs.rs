@@ -1,6 +1,8 @@
 //! The file-system seam: every file this crate writes goes through [`FileSystem`], so tests can
 //! fail any step of a write ([`FailingFileSystem`]) and check that nothing half-written is left
-//! where a reader would find it.
+//! where a reader would find it. The database file's I/O can go through the same seam: a file
+//! system may hand [`crate::Database::open_with`] a redb backend
+//! ([`FileSystem::database_backend`]), as [`crate::FaultInjector`] does.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -27,6 +29,12 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     /// Whether `path` is a directory (not following a symbolic link).
     fn is_dir(&self, path: &Path) -> bool {
         fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
+    }
+    /// The storage redb should use for the database file at `path` (created if absent), or
+    /// `None` for redb's own file access, the default.
+    fn database_backend(&self, path: &Path) -> io::Result<Option<Box<dyn redb::StorageBackend>>> {
+        let _ = path;
+        Ok(None)
     }
 }
 
@@ -110,7 +118,8 @@ pub fn write_atomic(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Result<()
 
 /// A test seam: forwards to `inner`, but fails the `fail_at`-th mutating operation (counted from
 /// 1 over `write_new`, `sync_file`, `rename`, `sync_dir`, `remove_file`) with an
-/// [`io::ErrorKind::Other`] error "injected fault".
+/// [`io::ErrorKind::Other`] error "injected fault". The database backend is `inner`'s, not
+/// counted; [`crate::FaultInjector`] counts the database file's writes too.
 #[derive(Debug)]
 pub struct FailingFileSystem {
     inner: Arc<dyn FileSystem>,
@@ -177,5 +186,9 @@ impl FileSystem for FailingFileSystem {
 
     fn is_dir(&self, path: &Path) -> bool {
         self.inner.is_dir(path)
+    }
+
+    fn database_backend(&self, path: &Path) -> io::Result<Option<Box<dyn redb::StorageBackend>>> {
+        self.inner.database_backend(path)
     }
 }

@@ -11,6 +11,8 @@
 //! - [`StoreLock`]: `<store>/LOCK`, one writing handle at a time.
 //! - [`FileSystem`]: the seam every file write goes through ([`write_atomic`]), so tests can
 //!   inject faults ([`FailingFileSystem`]); [`remove_unreferenced`] collects garbage.
+//!   [`FaultInjector`] also covers the database file ([`Database::open_with`]): an error or a
+//!   power cut ([`Fault`]) at any write or sync of a store.
 //!
 //! Untrusted bytes never panic: a damaged file or value is [`StorageError::Corrupted`] naming
 //! the segment or tile.
@@ -43,6 +45,7 @@
 mod checksum;
 mod database;
 mod error;
+mod fault;
 mod fs;
 mod gc;
 mod lock;
@@ -51,6 +54,7 @@ mod segment;
 pub use checksum::{seal, unseal, ChecksumError};
 pub use database::{Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, FORMAT_VERSION};
 pub use error::{Result, StorageError};
+pub use fault::{Fault, FaultInjector};
 pub use fs::{write_atomic, FailingFileSystem, FileSystem, RealFileSystem};
 pub use gc::remove_unreferenced;
 pub use lock::{StoreLock, LOCK_FILE_NAME};

@@ -73,10 +73,29 @@ pub(super) fn evaluate(
             data.tiles(key, level, span, &mut tiles[level.index()])?;
         }
     }
+    // Rows no tile covers yet: every window takes those in its range, whatever the pieces.
+    let mut unsealed = Vec::new();
+    if let Some(first) = starts.iter().copied().min().filter(|&s| s < end) {
+        data.unsealed(key, first..end, &mut unsealed)?;
+    }
     let mut per_window = vec![Vec::new(); starts.len()];
     let mut acc = aggregator.new_irs();
     let mut batches = Vec::new();
+    let mut unsealed_done = end;
     for (w, pieces) in steps {
+        let start = starts[w];
+        if start < unsealed_done {
+            for batch in &unsealed {
+                let ts = ts_values(batch);
+                let from = ts.partition_point(|&t| t < start);
+                let to = ts.partition_point(|&t| t < unsealed_done);
+                if to > from {
+                    let rows = batch.slice(from, to - from);
+                    fold_rows(aggregator, &rows, |_| true, None, &mut acc)?;
+                }
+            }
+            unsealed_done = start;
+        }
         for piece in pieces {
             match piece {
                 Piece::Tiles { level, starts } => {

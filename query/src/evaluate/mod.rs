@@ -53,13 +53,24 @@ pub trait GroupByData {
     ) -> Result<(), EvalError>;
     /// The first tile start kept at each level (tiles cover every start from there on).
     fn kept_from(&self) -> [i64; LEVELS];
-    /// Appends the event rows of `key` with `ts` in `range`.
+    /// Appends the event rows of `key` with `ts` in `range` that tiles cover where tiles are
+    /// kept (sealed rows).
     fn events(
         &self,
         key: &[u8],
         range: Range<i64>,
         out: &mut Vec<RecordBatch>,
     ) -> Result<(), EvalError>;
+    /// Appends the event rows of `key` with `ts` in `range` that no tile covers yet (rows
+    /// ingested live and not yet sealed). Each batch is sorted by `ts`. None by default.
+    fn unsealed(
+        &self,
+        _key: &[u8],
+        _range: Range<i64>,
+        _out: &mut Vec<RecordBatch>,
+    ) -> Result<(), EvalError> {
+        Ok(())
+    }
     /// The earliest event time of any key, if there are events (bounds unbounded windows).
     fn earliest(&self) -> Option<i64>;
     /// Appends the rows of `key` in entity snapshot partition `day`.

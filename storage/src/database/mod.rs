@@ -12,6 +12,7 @@
 //! | `head` | commit number | sealed ingested batches not yet in segments ([`head`]) |
 //! | `producers` | producer id | last committed sequence number |
 
+mod backend;
 mod head;
 mod read;
 mod write;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use redb::{ReadableDatabase, TableDefinition};
 
 use crate::error::{Result, StorageError};
+use crate::fs::{temporary_path, FileSystem, RealFileSystem};
 
 pub use read::ReadTxn;
 pub use write::WriteTxn;
@@ -66,19 +68,52 @@ impl Database {
     /// creates the `meta`, `configs` and `catalog` tables and records [`FORMAT_VERSION`] on
     /// creation; an existing database of another format version is
     /// [`StorageError::FormatVersion`]. `dir` must exist.
+    ///
+    /// Creation is atomic: the new database is built as `tilefold.redb.tmp` and renamed into
+    /// place once its format version is committed, so a crash while creating it leaves no
+    /// database file (a leftover `.tmp` is removed by the next open). In place, a crash would
+    /// leave a file redb refuses to open ("magic number mismatch").
     pub fn open(dir: &Path) -> Result<Database> {
+        Database::open_with(dir, &RealFileSystem)
+    }
+
+    /// [`Database::open`], with the database file's I/O going through the backend `fs` hands
+    /// out ([`FileSystem::database_backend`]), or redb's own file access if it hands out none;
+    /// the renames and syncs of creating it go through `fs` too.
+    pub fn open_with(dir: &Path, fs: &dyn FileSystem) -> Result<Database> {
         let path = dir.join(DATABASE_FILE_NAME);
-        let db = redb::Database::create(&path)
-            .map_err(|err| database_error(&format!("opening {}", path.display()), err))?;
-        let database = Database {
-            db: Arc::new(db),
-            path: Arc::new(path),
-        };
+        if !path
+            .try_exists()
+            .map_err(|err| StorageError::io(&path, err))?
+        {
+            create(fs, dir, &path)?;
+        }
+        let database = Database::open_file(fs, path)?;
         match database.begin_read()?.format_version()? {
             Some(found) => database.check_format_version(found)?,
+            // A database created in place by an earlier build, which crashed before this commit.
             None => database.initialize()?,
         }
         Ok(database)
+    }
+
+    /// Opens (or creates in place) the redb file at `path` through `fs`'s backend, if any.
+    fn open_file(fs: &dyn FileSystem, path: PathBuf) -> Result<Database> {
+        let backend = fs
+            .database_backend(&path)
+            .map_err(|err| StorageError::io(&path, err))?;
+        let opened = match backend {
+            Some(backend) => {
+                redb::Builder::new().create_with_backend(backend::BoxedBackend(backend))
+            }
+            None => redb::Database::create(&path),
+        };
+        let db =
+            opened.map_err(|err| database_error(&format!("opening {}", path.display()), err))?;
+        Ok(Database {
+            db: Arc::new(db),
+            path: Arc::new(path),
+        })
     }
 
     /// Begins a write transaction; only one runs at a time (a second call waits).
@@ -120,6 +155,38 @@ impl Database {
         txn.initialize(FORMAT_VERSION_KEY, FORMAT_VERSION)?;
         txn.commit()
     }
+}
+
+/// Creates the database file `path` in `dir` like [`crate::write_atomic`] writes a file: builds
+/// and initializes it as `<path>.tmp` (removing a leftover first), closes it, renames it over
+/// `path` and syncs `dir`. On failure the temporary file is removed (best effort).
+fn create(fs: &dyn FileSystem, dir: &Path, path: &Path) -> Result<()> {
+    let temporary = temporary_path(path);
+    if temporary
+        .try_exists()
+        .map_err(|err| StorageError::io(&temporary, err))?
+    {
+        fs.remove_file(&temporary)
+            .map_err(|err| StorageError::io(&temporary, err))?;
+    }
+    // The database is closed when it is dropped, at the end of the closure.
+    let built =
+        Database::open_file(fs, temporary.clone()).and_then(|database| database.initialize());
+    let renamed = built.and_then(|()| {
+        fs.rename(&temporary, path)
+            .map_err(|err| StorageError::io(path, err))
+    });
+    if let Err(err) = renamed {
+        // Best effort: the error that matters is the one already in hand.
+        let _ = fs.remove_file(&temporary);
+        return Err(err);
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    fs.sync_dir(dir).map_err(|err| StorageError::io(dir, err))
 }
 
 /// A redb error as [`StorageError`]: redb's own corruption report becomes

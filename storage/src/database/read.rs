@@ -160,7 +160,10 @@ impl ReadTxn {
         };
         let context = || format!("reading table {name}");
         let mut tiles = Vec::new();
-        for entry in table.iter().map_err(|err| database_error(&context(), err))? {
+        for entry in table
+            .iter()
+            .map_err(|err| database_error(&context(), err))?
+        {
             let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
             let (key, level, start) = tile_key.value();
             let payload = unseal(sealed.value()).map_err(|err| {

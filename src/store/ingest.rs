@@ -1,0 +1,693 @@
+//! Live ingest (DESIGN.md "Data flow" 2): `store.ingest(topic, rows)` hands its rows to one
+//! writer thread through a crossbeam channel. The writer takes every request waiting, prepares
+//! each GroupBy's rows (source query, keys, lateness), writes them as one head entry in ONE
+//! durable redb commit, publishes the new state and only then acknowledges every request of the
+//! group. A fetch issued after `ingest` returned sees the rows (read-your-writes).
+//!
+//! A failed commit latches the store: every later change fails with [`Error::Latched`] until the
+//! store is reopened, which recovers the last committed state from the head (no silent retry of
+//! a failed fsync).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::{cast, concat_batches, filter_record_batch};
+use arrow::datatypes::{DataType as ArrowType, Int64Type, Schema, SchemaRef};
+use crossbeam_channel::{Receiver, Sender};
+
+use tilefold_ingest::{sort_by_key_and_ts, IngestError, Role, RowCounts, SourceRows};
+use tilefold_query::config::GroupBy;
+use tilefold_query::source_query::TIME_COLUMN;
+
+use super::head::{encode_entry, Head};
+use super::topic::{stream_source, topic_name};
+use super::{Inner, State, Store};
+use crate::{Error, Result};
+
+/// Requests the writer takes into one commit at most.
+const MAX_GROUP: usize = 4096;
+
+/// Rows for a topic.
+#[derive(Debug, Clone)]
+pub enum Rows {
+    /// An Arrow batch with the topic's columns (at least those the source queries read).
+    Arrow(RecordBatch),
+    /// JSON objects, one per row, decoded against the topic's table schema when the table is
+    /// loaded, else against a schema inferred from the rows.
+    Json(Vec<serde_json::Value>),
+}
+
+/// One batch for a topic, optionally from an idempotent producer.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub topic: String,
+    pub rows: Rows,
+    /// (producer id, sequence number): a batch whose sequence number the producer already
+    /// committed is acknowledged without being applied again.
+    pub producer: Option<(String, u64)>,
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Input rows.
+    pub rows: usize,
+    /// The batch repeated a committed sequence number of its producer: nothing was applied.
+    pub duplicate: bool,
+    /// Per GroupBy reading the topic: rows kept, filtered, rejected as late, superseded.
+    pub group_bys: BTreeMap<String, RowCounts>,
+}
+
+impl IngestReport {
+    /// Rows rejected as late, over every GroupBy.
+    pub fn late(&self) -> usize {
+        self.group_bys.values().map(|c| c.late).sum()
+    }
+}
+
+impl fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.duplicate {
+            return write!(f, "{} rows: duplicate batch, not applied", self.rows);
+        }
+        write!(f, "{} rows", self.rows)?;
+        for (name, c) in &self.group_bys {
+            write!(f, "; {name}: {} kept", c.kept)?;
+            for (n, what) in [
+                (c.filtered, "filtered by wheres"),
+                (c.null_time, "null time"),
+                (c.null_keys, "all keys null"),
+                (c.late, "late"),
+                (c.superseded, "before the batch end"),
+            ] {
+                if n > 0 {
+                    write!(f, ", {n} {what}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Ingests an Arrow batch into `topic`: every GroupBy whose source reads the topic gets the
+    /// rows, durably, before this returns.
+    pub fn ingest(&self, topic: &str, batch: RecordBatch) -> Result<IngestReport> {
+        self.submit(IngestRequest {
+            topic: topic.to_owned(),
+            rows: Rows::Arrow(batch),
+            producer: None,
+        })
+    }
+
+    /// Ingests JSON objects (one per row) into `topic`, as [`Store::ingest`] does.
+    pub fn ingest_json(&self, topic: &str, rows: Vec<serde_json::Value>) -> Result<IngestReport> {
+        self.submit(IngestRequest {
+            topic: topic.to_owned(),
+            rows: Rows::Json(rows),
+            producer: None,
+        })
+    }
+
+    /// Sends `request` to the writer and waits for its acknowledgement: once this returns
+    /// `Ok`, the rows survive a crash and every later read sees them.
+    pub fn submit(&self, request: IngestRequest) -> Result<IngestReport> {
+        self.live().check()?;
+        let (reply, acknowledged) = crossbeam_channel::bounded(1);
+        self.inner
+            .queue
+            .send(Job::Ingest(request, reply))
+            .map_err(|_| Error::Request("the live writer has stopped".into()))?;
+        acknowledged
+            .recv()
+            .map_err(|_| Error::Request("the live writer has stopped".into()))?
+    }
+
+    /// The last committed sequence number of `producer`, if it committed any.
+    pub fn producer_sequence(&self, producer: &str) -> Option<u64> {
+        self.live().producers.get(producer).copied()
+    }
+
+    /// Unsealed live rows, over every GroupBy.
+    pub fn head_rows(&self) -> usize {
+        self.state().heads.values().map(|h| h.rows()).sum()
+    }
+}
+
+/// The live writer's state, guarded by `Inner::live`.
+#[derive(Debug)]
+pub(super) struct Live {
+    pub producers: HashMap<String, u64>,
+    pub next_head: u64,
+    /// Why the store stopped accepting changes.
+    failed: Option<String>,
+    /// Bound source queries per (GroupBy, source), with the config and input schema bound.
+    sources: HashMap<(String, usize), (GroupBy, SchemaRef, Arc<SourceRows>)>,
+    /// Raw schemas of loaded table partitions, by file.
+    table_schemas: HashMap<String, SchemaRef>,
+}
+
+impl Live {
+    pub fn load(state: &State) -> Result<Live> {
+        Ok(Live {
+            producers: state.read.producers()?.into_iter().collect(),
+            next_head: state.head_entries.map_or(1, |(_, last)| last + 1),
+            failed: None,
+            sources: HashMap::new(),
+            table_schemas: HashMap::new(),
+        })
+    }
+
+    pub fn check(&self) -> Result<()> {
+        match &self.failed {
+            Some(reason) => Err(Error::Latched(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    pub fn latch(&mut self, err: &Error) {
+        if self.failed.is_none() {
+            self.failed = Some(err.to_string());
+        }
+    }
+}
+
+type Reply = Sender<Result<IngestReport>>;
+
+enum Job {
+    Ingest(IngestRequest, Reply),
+}
+
+/// The channel to the writer thread; dropping it stops the thread and waits for it.
+#[derive(Debug)]
+pub(super) struct Queue {
+    sender: Option<Sender<Job>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Queue {
+    pub fn start(inner: Weak<Inner>) -> Queue {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let thread = std::thread::Builder::new()
+            .name("tilefold-writer".into())
+            .spawn(move || run(inner, receiver))
+            .ok();
+        Queue {
+            sender: Some(sender),
+            thread: Mutex::new(thread),
+        }
+    }
+
+    fn send(&self, job: Job) -> std::result::Result<(), ()> {
+        match &self.sender {
+            Some(sender) => sender.send(job).map_err(|_| ()),
+            None => Err(()),
+        }
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        self.sender = None;
+        let thread = match self.thread.get_mut() {
+            Ok(thread) => thread.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(thread) = thread {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+/// The writer thread: one group commit per wake-up.
+fn run(inner: Weak<Inner>, receiver: Receiver<Job>) {
+    while let Ok(first) = receiver.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let store = Store { inner };
+        let (replies, seal) = commit_group(&store, jobs);
+        // Drop the store before acknowledging: the last handle is always a caller's, so the
+        // store closes (and unlocks) on the caller's thread.
+        let weak = Arc::downgrade(&store.inner);
+        drop(store);
+        for (reply, result) in replies {
+            let _ = reply.send(result);
+        }
+        if seal {
+            if let Some(inner) = weak.upgrade() {
+                let store = Store { inner };
+                // A failed seal latches the store; the next request reports it.
+                let _ = store.compact();
+            }
+        }
+    }
+}
+
+/// Rows of one GroupBy waiting in a group, with the newest `ts` so far.
+struct Pending {
+    batches: Vec<RecordBatch>,
+    schema: SchemaRef,
+    watermark: Option<i64>,
+}
+
+/// Prepares, commits and publishes one group; returns the replies and whether to seal.
+fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestReport>)>, bool) {
+    let mut replies = Vec::with_capacity(jobs.len());
+    let writer = match store.writer() {
+        Ok(writer) => writer,
+        Err(err) => {
+            let reason = store
+                .live()
+                .failed
+                .clone()
+                .unwrap_or_else(|| err.to_string());
+            for Job::Ingest(_, reply) in jobs {
+                replies.push((reply, Err(Error::Latched(reason.clone()))));
+            }
+            return (replies, false);
+        }
+    };
+    let state = store.state();
+    let now = now_millis();
+    let mut pending: BTreeMap<String, Pending> = BTreeMap::new();
+    let mut producers: HashMap<String, u64> = HashMap::new();
+    let mut accepted: Vec<(Reply, IngestReport)> = Vec::new();
+    {
+        let mut live = store.live();
+        for Job::Ingest(request, reply) in jobs {
+            if let Some((id, sequence)) = &request.producer {
+                let last = producers
+                    .get(id)
+                    .or_else(|| live.producers.get(id))
+                    .copied();
+                if last.is_some_and(|last| *sequence <= last) {
+                    let report = IngestReport {
+                        rows: rows_len(&request.rows),
+                        duplicate: true,
+                        ..IngestReport::default()
+                    };
+                    replies.push((reply, Ok(report)));
+                    continue;
+                }
+            }
+            match prepare(store, &state, &mut live, &request, now, &mut pending) {
+                Ok(report) => {
+                    if let Some((id, sequence)) = request.producer {
+                        producers.insert(id, sequence);
+                    }
+                    accepted.push((reply, report));
+                }
+                Err(err) => replies.push((reply, Err(err))),
+            }
+        }
+    }
+    let committed = commit(store, &state, pending, &producers);
+    drop(writer);
+    let seal = match committed {
+        Ok(seal) => {
+            let mut live = store.live();
+            live.producers.extend(producers);
+            replies.extend(accepted.into_iter().map(|(r, report)| (r, Ok(report))));
+            seal
+        }
+        Err(err) => {
+            let message = err.to_string();
+            for (reply, _) in accepted {
+                replies.push((reply, Err(Error::Latched(message.clone()))));
+            }
+            false
+        }
+    };
+    (replies, seal)
+}
+
+/// Writes the group's rows as one head entry and the producers' sequence numbers in one
+/// durable commit, then publishes the state with the new heads. Returns whether the head is
+/// due for sealing. A failed commit latches the store.
+fn commit(
+    store: &Store,
+    state: &State,
+    pending: BTreeMap<String, Pending>,
+    producers: &HashMap<String, u64>,
+) -> Result<bool> {
+    let mut rows: Vec<(String, RecordBatch)> = Vec::new();
+    for (name, p) in pending {
+        let all = concat_batches(&p.schema, &p.batches)
+            .map_err(|e| Error::Request(format!("group-by {name}: {e}")))?;
+        if all.num_rows() > 0 {
+            let sorted = sort_by_key_and_ts(&all)
+                .map_err(|e| Error::Request(format!("group-by {name}: {e}")))?;
+            rows.push((name, sorted));
+        }
+    }
+    if rows.is_empty() && producers.is_empty() {
+        return Ok(false);
+    }
+    let number = store.live().next_head;
+    let mut txn = store.inner.db.begin_write()?;
+    if !rows.is_empty() {
+        let refs: Vec<(&str, &RecordBatch)> = rows.iter().map(|(n, b)| (n.as_str(), b)).collect();
+        txn.put_head(number, &encode_entry(&refs)?)?;
+    }
+    for (id, sequence) in producers {
+        txn.put_producer(id, *sequence)?;
+    }
+    store.commit(txn)?;
+    let mut heads = state.heads.clone();
+    let mut head_entries = state.head_entries;
+    if !rows.is_empty() {
+        store.live().next_head = number + 1;
+        head_entries = Some((head_entries.map_or(number, |(first, _)| first), number));
+        for (name, batch) in rows {
+            let head = match heads.get(&name) {
+                Some(head) => head.with(batch)?,
+                None => Head::new(batch),
+            };
+            heads.insert(name, Arc::new(head));
+        }
+    }
+    let total: usize = heads.values().map(|h| h.rows()).sum();
+    store.publish_with(
+        state.group_bys.clone(),
+        state.joins.clone(),
+        state.tables.clone(),
+        BTreeMap::new(),
+        heads,
+        head_entries,
+    )?;
+    Ok(total >= store.inner.options.seal_rows)
+}
+
+fn rows_len(rows: &Rows) -> usize {
+    match rows {
+        Rows::Arrow(batch) => batch.num_rows(),
+        Rows::Json(rows) => rows.len(),
+    }
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn topic_error(topic: &str, reason: impl Into<String>) -> Error {
+    Error::Ingest(IngestError::Topic {
+        topic: topic.to_owned(),
+        reason: reason.into(),
+    })
+}
+
+/// Prepares one request's rows for every GroupBy reading its topic and adds them to `pending`.
+/// Nothing is added unless every GroupBy accepts the batch.
+fn prepare(
+    store: &Store,
+    state: &State,
+    live: &mut Live,
+    request: &IngestRequest,
+    now: i64,
+    pending: &mut BTreeMap<String, Pending>,
+) -> Result<IngestReport> {
+    let topic = topic_name(&request.topic);
+    let readers: Vec<(&GroupBy, usize)> = state
+        .group_bys
+        .values()
+        .filter_map(|g| match stream_source(g) {
+            Some((index, t)) if t == topic => Some((g, index)),
+            _ => None,
+        })
+        .collect();
+    if readers.is_empty() {
+        return Err(topic_error(topic, "no registered GroupBy reads this topic"));
+    }
+    let batch = match &request.rows {
+        Rows::Arrow(batch) => batch.clone(),
+        Rows::Json(rows) => decode_json(store, state, live, topic, &readers, rows)?,
+    };
+    let mut report = IngestReport {
+        rows: batch.num_rows(),
+        ..IngestReport::default()
+    };
+    let options = &store.inner.options;
+    let mut prepared: Vec<(String, RecordBatch, SchemaRef, Option<i64>)> = Vec::new();
+    for (group_by, index) in readers {
+        let name = group_by.name();
+        let key = (name.to_owned(), index);
+        let rows = match live.sources.get(&key) {
+            Some((config, schema, rows)) if config == group_by && **schema == *batch.schema() => {
+                rows.clone()
+            }
+            _ => {
+                let rows = Arc::new(SourceRows::new(
+                    group_by,
+                    index,
+                    Role::Events,
+                    &batch.schema(),
+                )?);
+                live.sources
+                    .insert(key, (group_by.clone(), batch.schema(), rows.clone()));
+                rows
+            }
+        };
+        if !rows.has_time() {
+            return Err(topic_error(
+                topic,
+                format!("group-by {name}: a topic source needs a timeColumn"),
+            ));
+        }
+        let (rows, mut counts) = rows.prepare(topic, "live", 0, &batch)?;
+        // The schema of this GroupBy's stored rows, if it has any.
+        let established = pending
+            .get(name)
+            .map(|p| p.schema.clone())
+            .or_else(|| state.heads.get(name).and_then(|h| h.schema()))
+            .or_else(|| state.bound.get(name).map(|b| b.schema()));
+        let rows = match &established {
+            Some(schema) => conform(topic, name, rows, schema)?,
+            None => rows,
+        };
+        let ts = rows
+            .column_by_name(TIME_COLUMN)
+            .map(|c| c.as_primitive::<Int64Type>().clone());
+        let ts = ts.as_ref().map(|t| t.values().as_ref()).unwrap_or(&[]);
+        if let Some(&ts) = ts
+            .iter()
+            .find(|&&t| t > now.saturating_add(options.max_future_skew_ms))
+        {
+            return Err(Error::Ingest(IngestError::FutureTimestamp {
+                topic: topic.to_owned(),
+                group_by: name.to_owned(),
+                ts,
+                now,
+                skew_ms: options.max_future_skew_ms,
+            }));
+        }
+        // Lateness is measured against the GroupBy's newest row (stored, unsealed or earlier
+        // in this group).
+        let bound = state.bound.get(name);
+        let stream_from = bound.map_or(i64::MIN, |b| b.entry.stream_from());
+        let watermark = [
+            pending.get(name).and_then(|p| p.watermark),
+            state.heads.get(name).map(|h| h.max_ts()),
+            bound.and_then(|b| b.entry.watermark),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let oldest = match (watermark, options.max_lateness_ms) {
+            (Some(w), Some(late)) => w.saturating_sub(late),
+            _ => i64::MIN,
+        };
+        let mut keep = Vec::with_capacity(ts.len());
+        for &t in ts {
+            if t < stream_from {
+                counts.superseded += 1;
+                keep.push(false);
+            } else if t < oldest {
+                counts.late += 1;
+                keep.push(false);
+            } else {
+                keep.push(true);
+            }
+        }
+        let rows = if keep.iter().all(|&k| k) {
+            rows
+        } else {
+            filter_record_batch(&rows, &BooleanArray::from(keep))
+                .map_err(|e| topic_error(topic, e.to_string()))?
+        };
+        counts.kept = rows.num_rows();
+        let newest = super::rebuild::ts_range(&rows).1;
+        let newest = (rows.num_rows() > 0).then_some(newest);
+        report.group_bys.insert(name.to_owned(), counts);
+        let schema = established.unwrap_or_else(|| rows.schema());
+        prepared.push((name.to_owned(), rows, schema, newest));
+    }
+    for (name, rows, schema, newest) in prepared {
+        let p = pending.entry(name).or_insert_with(|| Pending {
+            batches: Vec::new(),
+            schema,
+            watermark: None,
+        });
+        if rows.num_rows() > 0 {
+            p.batches.push(rows);
+        }
+        p.watermark = p.watermark.max(newest);
+    }
+    Ok(report)
+}
+
+/// `rows` with the column types of `schema`, the GroupBy's stored rows. Only lossless widening
+/// (integers to wider integers or to doubles, floats to doubles) is done; any other difference
+/// is an error naming the column.
+fn conform(
+    topic: &str,
+    group_by: &str,
+    rows: RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    if rows.schema().fields() == schema.fields() {
+        return Ok(rows);
+    }
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let column = rows.column_by_name(field.name()).ok_or_else(|| {
+            topic_error(
+                topic,
+                format!("group-by {group_by}: no column {}", field.name()),
+            )
+        })?;
+        let (from, to) = (column.data_type(), field.data_type());
+        if from == to || from == &ArrowType::Null {
+            columns.push(if from == to {
+                column.clone()
+            } else {
+                arrow::array::new_null_array(to, column.len())
+            });
+            continue;
+        }
+        if !widens(from, to) {
+            return Err(topic_error(
+                topic,
+                format!(
+                    "group-by {group_by}: column {} is {from} here but {to} in rows already stored",
+                    field.name()
+                ),
+            ));
+        }
+        columns.push(cast(column, to).map_err(|e| topic_error(topic, e.to_string()))?);
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| topic_error(topic, e.to_string()))
+}
+
+fn widens(from: &ArrowType, to: &ArrowType) -> bool {
+    use ArrowType::*;
+    matches!(
+        (from, to),
+        (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32, Int64)
+            | (Int8 | Int16 | UInt8 | UInt16, Int32)
+            | (Int8 | UInt8, Int16)
+            | (
+                Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32 | Int64,
+                Float64
+            )
+            | (Float32, Float64)
+    )
+}
+
+/// Decodes JSON rows against the topic's schema: the raw schema of the table its streaming
+/// sources also read, when loaded; else one inferred from the rows.
+fn decode_json(
+    store: &Store,
+    state: &State,
+    live: &mut Live,
+    topic: &str,
+    readers: &[(&GroupBy, usize)],
+    rows: &[serde_json::Value],
+) -> Result<RecordBatch> {
+    let schema = match table_schema(store, state, live, readers)? {
+        Some(schema) => schema,
+        None => {
+            let inferred = arrow::json::reader::infer_json_schema_from_iterator(
+                rows.iter().map(|row| Ok(row.clone())),
+            )
+            .map_err(|e| topic_error(topic, format!("inferring a schema: {e}")))?;
+            Arc::new(inferred)
+        }
+    };
+    for (i, row) in rows.iter().enumerate() {
+        if !row.is_object() {
+            return Err(topic_error(
+                topic,
+                format!("row {}: not a JSON object", i + 1),
+            ));
+        }
+    }
+    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()
+        .map_err(|e| topic_error(topic, e.to_string()))?;
+    decoder
+        .serialize(rows)
+        .map_err(|e| topic_error(topic, e.to_string()))?;
+    match decoder
+        .flush()
+        .map_err(|e| topic_error(topic, e.to_string()))?
+    {
+        Some(batch) => Ok(batch),
+        None => Ok(RecordBatch::new_empty(schema)),
+    }
+}
+
+/// The raw schema of a loaded table some streaming source of the topic also reads.
+fn table_schema(
+    store: &Store,
+    state: &State,
+    live: &mut Live,
+    readers: &[(&GroupBy, usize)],
+) -> Result<Option<SchemaRef>> {
+    for (group_by, index) in readers {
+        let Some(tilefold_query::config::Source::Events(source)) = group_by.sources().get(*index)
+        else {
+            continue;
+        };
+        let Some(table) = source.table.as_deref().and_then(|t| t.split('/').next()) else {
+            continue;
+        };
+        let Some(file) = state
+            .tables
+            .get(table)
+            .and_then(|t| t.partitions.values().next_back())
+        else {
+            continue;
+        };
+        if let Some(schema) = live.table_schemas.get(&file.file) {
+            return Ok(Some(schema.clone()));
+        }
+        let segment = tilefold_storage::Segment::open(&store.inner.dir.join(&file.file))?;
+        let schema: SchemaRef = Arc::new(Schema::clone(&segment.batch().schema()));
+        live.table_schemas.insert(file.file.clone(), schema.clone());
+        return Ok(Some(schema));
+    }
+    Ok(None)
+}
