@@ -48,8 +48,8 @@ pub use analyze::{analyze, Report};
 pub use error::{Error, Result};
 pub use json::{json_to_value, value_to_json};
 pub use store::{
-    Backfill, BackfillOptions, BackfillReport, Features, IngestReport, IngestRequest, Left,
-    LoadReport, Options, Rows, SealReport, Store,
+    Backfill, BackfillOptions, BackfillReport, CheckReport, Features, IngestReport, IngestRequest,
+    Left, LoadReport, Options, Rows, SealReport, Store,
 };
 pub use tilefold_query::aggregate::{AggregationError, AggregationPart, Ir, RowAggregator};
 pub use tilefold_query::config::{

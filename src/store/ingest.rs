@@ -625,6 +625,14 @@ fn decode_json(
     readers: &[(&GroupBy, usize)],
     rows: &[serde_json::Value],
 ) -> Result<RecordBatch> {
+    for (i, row) in rows.iter().enumerate() {
+        if !row.is_object() {
+            return Err(topic_error(
+                topic,
+                format!("row {}: not a JSON object", i + 1),
+            ));
+        }
+    }
     let schema = match table_schema(store, state, live, readers)? {
         Some(schema) => schema,
         None => {
@@ -635,14 +643,6 @@ fn decode_json(
             Arc::new(inferred)
         }
     };
-    for (i, row) in rows.iter().enumerate() {
-        if !row.is_object() {
-            return Err(topic_error(
-                topic,
-                format!("row {}: not a JSON object", i + 1),
-            ));
-        }
-    }
     let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
         .with_batch_size(rows.len().max(1))
         .build_decoder()

@@ -11,6 +11,7 @@
 mod backfill;
 mod bound;
 mod catalog;
+mod check;
 mod fetch;
 mod head;
 mod ingest;
@@ -35,6 +36,7 @@ use catalog::{GroupByEntry, TableEntry};
 use head::Head;
 
 pub use backfill::{Backfill, BackfillOptions, BackfillReport, Left};
+pub use check::CheckReport;
 pub use fetch::Features;
 pub use ingest::{IngestReport, IngestRequest, Rows};
 pub use load::LoadReport;

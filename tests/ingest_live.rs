@@ -1,0 +1,458 @@
+//! Live ingest (issue 5): read-your-writes, replay after reopen, sealing without changing values,
+//! idempotent producers, lateness, future timestamps, lambda semantics between a table and its
+//! topic, and bad input. Expected values come from a naive scan written from SEMANTICS.md
+//! (R-WIN-3: a window of W at T holds events with floor(T − W, tailHop(W)) ≤ ts < T).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use serde_json::json;
+use tilefold::query::config::Config;
+use tilefold::{ConfigSet, Error, IngestRequest, Options, Rows, Store, Value};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("tilefold-live-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `t.live.v1`: per key `k`, SUM(v) over 1 day and COUNT(v) unbounded, from table `data.ev`
+/// and topic `ev`.
+fn configs() -> ConfigSet {
+    let group_by = r#"{"metaData": {"name": "t.live.v1"}, "keyColumns": ["k"],
+        "sources": [{"events": {"table": "data.ev", "topic": "ev/host=a", "query": {"selects": {"k": "k", "v": "v"}, "timeColumn": "ts"}}}],
+        "aggregations": [{"inputColumn": "v", "operation": 7, "argMap": {}, "windows": [{"length": 1, "timeUnit": 1}]},
+                         {"inputColumn": "v", "operation": 6, "argMap": {}}]}"#;
+    let join = format!(
+        r#"{{"metaData": {{"name": "t.livejoin.v1"}}, "left": {{"events": {{"table": "data.left", "query": {{"selects": {{"k": "k", "ts": "ts"}}, "timeColumn": "ts"}}}}}},
+        "joinParts": [{{"groupBy": {group_by}}}]}}"#
+    );
+    let mut set = ConfigSet::new();
+    set.insert(Config::from_json_str(group_by, None).unwrap());
+    set.insert(Config::from_json_str(&join, None).unwrap());
+    set
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The values a fetch at `t` must give for key `k` over `events` (k, v, ts): R-WIN-3 with
+/// tailHop(1 day) = 1 hour, and an unbounded count.
+fn naive(events: &[(String, i64, i64)], k: &str, t: i64) -> (Option<i64>, Option<i64>) {
+    let start = (t - DAY).div_euclid(HOUR) * HOUR;
+    let mine: Vec<_> = events.iter().filter(|e| e.0 == k && e.2 < t).collect();
+    let in_day: Vec<_> = mine.iter().filter(|e| e.2 >= start).collect();
+    let sum = (!in_day.is_empty()).then(|| in_day.iter().map(|e| e.1).sum());
+    let count = (!mine.is_empty()).then_some(mine.len() as i64);
+    (sum, count)
+}
+
+fn fetched(store: &Store, k: &str, t: i64) -> (Option<i64>, Option<i64>) {
+    let keys = BTreeMap::from([("k".to_owned(), Value::String(k.into()))]);
+    let features = store.fetch_group_by("t.live.v1", &keys, Some(t)).unwrap();
+    let get = |suffix: &str| {
+        features
+            .values
+            .iter()
+            .find(|(name, _)| name.ends_with(suffix))
+            .and_then(|(_, v)| match v {
+                Value::Long(x) => Some(*x),
+                Value::Null => None,
+                other => panic!("unexpected {other:?}"),
+            })
+    };
+    (get("_sum_1d"), get("_count"))
+}
+
+fn rows(events: &[(String, i64, i64)]) -> Vec<serde_json::Value> {
+    events
+        .iter()
+        .map(|(k, v, ts)| json!({"k": k, "v": v, "ts": ts}))
+        .collect()
+}
+
+/// Events over the last two days for keys a..e, deterministic.
+fn sample(n: usize, end: i64) -> Vec<(String, i64, i64)> {
+    (0..n)
+        .map(|i| {
+            let k = ["a", "b", "c", "d", "e"][i % 5].to_owned();
+            let ts = end - 2 * DAY + (i as i64 * 7_919_993) % (2 * DAY);
+            (k, i as i64 % 97, ts)
+        })
+        .collect()
+}
+
+fn check_all(store: &Store, events: &[(String, i64, i64)], times: &[i64]) {
+    for k in ["a", "b", "c", "d", "e", "zz"] {
+        for &t in times {
+            assert_eq!(fetched(store, k, t), naive(events, k, t), "key {k} at {t}");
+        }
+    }
+}
+
+fn times(end: i64) -> Vec<i64> {
+    vec![
+        end,
+        end - HOUR,
+        end - 5 * HOUR - 1,
+        end - DAY,
+        end - DAY - 300_000,
+        end - 2 * DAY + HOUR,
+    ]
+}
+
+#[test]
+fn a_fetch_after_ingest_sees_the_rows_and_so_does_a_reopened_store() {
+    let dir = TempDir::new("ryw");
+    let end = now();
+    let events = sample(400, end);
+    {
+        let store = Store::open(&dir.0).unwrap();
+        store.apply(&configs()).unwrap();
+        let mut seen = Vec::new();
+        for chunk in events.chunks(37) {
+            let report = store.ingest_json("ev", rows(chunk)).unwrap();
+            assert_eq!(report.rows, chunk.len());
+            seen.extend_from_slice(chunk);
+            // Read-your-writes: the very next fetch sees the batch.
+            let k = &chunk[0].0;
+            assert_eq!(fetched(&store, k, end + 1), naive(&seen, k, end + 1));
+        }
+        check_all(&store, &events, &times(end));
+        assert_eq!(store.head_rows(), events.len());
+    }
+    // Acknowledged rows survive closing without a seal: replayed from the head.
+    let store = Store::open(&dir.0).unwrap();
+    assert_eq!(store.head_rows(), events.len());
+    check_all(&store, &events, &times(end));
+}
+
+#[test]
+fn sealing_moves_rows_into_segments_and_tiles_without_changing_values() {
+    let dir = TempDir::new("seal");
+    let end = now();
+    let events = sample(600, end);
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    for (i, chunk) in events.chunks(100).enumerate() {
+        store.ingest_json("ev", rows(chunk)).unwrap();
+        if i % 2 == 1 {
+            let report = store.compact().unwrap();
+            assert_eq!(report.group_bys["t.live.v1"], 100 * 2);
+            assert_eq!(store.head_rows(), 0);
+        }
+        let seen = &events[..(i + 1) * 100];
+        check_all(&store, seen, &times(end));
+    }
+    drop(store);
+    let store = Store::open(&dir.0).unwrap();
+    check_all(&store, &events, &times(end));
+    // I3: the stored tiles equal tiles rebuilt from the raw rows.
+    store.check().unwrap();
+}
+
+#[test]
+fn the_writer_seals_on_its_own_past_the_threshold() {
+    let dir = TempDir::new("autoseal");
+    let end = now();
+    let events = sample(500, end);
+    let store = Store::open_with_options(
+        &dir.0,
+        Options {
+            seal_rows: 120,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    store.apply(&configs()).unwrap();
+    for (i, chunk) in events.chunks(50).enumerate() {
+        store.ingest_json("ev", rows(chunk)).unwrap();
+        check_all(&store, &events[..(i + 1) * 50], &times(end)[..2]);
+    }
+    // The writer sealed along the way (each seal runs right after an acknowledgement).
+    assert!(store.head_rows() < 120 + 50, "{} rows unsealed", store.head_rows());
+    store.compact().unwrap();
+    assert_eq!(store.head_rows(), 0);
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+}
+
+#[test]
+fn a_retried_batch_of_an_idempotent_producer_is_applied_once() {
+    let dir = TempDir::new("idem");
+    let end = now();
+    let events = sample(30, end);
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let send = |seq: u64, chunk: &[(String, i64, i64)]| {
+        store
+            .submit(IngestRequest {
+                topic: "ev".into(),
+                rows: Rows::Json(rows(chunk)),
+                producer: Some(("p1".into(), seq)),
+            })
+            .unwrap()
+    };
+    assert!(!send(1, &events[..10]).duplicate);
+    assert!(!send(2, &events[10..20]).duplicate);
+    assert!(
+        send(2, &events[10..20]).duplicate,
+        "a retry is acknowledged, not applied"
+    );
+    assert!(send(1, &events[..10]).duplicate);
+    assert_eq!(store.producer_sequence("p1"), Some(2));
+    check_all(&store, &events[..20], &times(end));
+    drop(store);
+    // The sequence numbers are durable with the rows.
+    let store = Store::open(&dir.0).unwrap();
+    assert_eq!(store.producer_sequence("p1"), Some(2));
+    let retry = store
+        .submit(IngestRequest {
+            topic: "ev".into(),
+            rows: Rows::Json(rows(&events[10..20])),
+            producer: Some(("p1".into(), 2)),
+        })
+        .unwrap();
+    assert!(retry.duplicate);
+    check_all(&store, &events[..20], &times(end));
+}
+
+#[test]
+fn late_rows_merge_into_old_tiles_and_rows_past_the_bound_are_rejected() {
+    let dir = TempDir::new("late");
+    let end = now();
+    let store = Store::open_with_options(
+        &dir.0,
+        Options {
+            max_lateness_ms: Some(DAY),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    store.apply(&configs()).unwrap();
+    let mut events = vec![("a".to_owned(), 5, end - HOUR)];
+    store.ingest_json("ev", rows(&events)).unwrap();
+    store.compact().unwrap();
+    // 20 hours late: within the bound, merged into the sealed hour and day tiles.
+    let late = ("a".to_owned(), 7, end - 21 * HOUR);
+    let report = store.ingest_json("ev", rows(&[late.clone()])).unwrap();
+    assert_eq!(report.late(), 0);
+    events.push(late);
+    // Two days late: past the bound, rejected and counted.
+    let report = store
+        .ingest_json("ev", rows(&[("a".to_owned(), 11, end - 2 * DAY - HOUR)]))
+        .unwrap();
+    assert_eq!(report.late(), 1);
+    assert_eq!(report.group_bys["t.live.v1"].kept, 0);
+    check_all(&store, &events, &times(end));
+    store.compact().unwrap();
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+}
+
+#[test]
+fn a_row_from_the_future_rejects_its_batch() {
+    let dir = TempDir::new("future");
+    let end = now();
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let batch = [
+        ("a".to_owned(), 1, end - HOUR),
+        ("b".to_owned(), 2, end + DAY),
+    ];
+    let err = store.ingest_json("ev", rows(&batch)).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Ingest(_)), "{text}");
+    assert!(text.contains(&format!("ts {}", end + DAY)), "{text}");
+    // Nothing of the batch was applied.
+    check_all(&store, &[], &times(end));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_keeps_stored_rows() {
+    let dir = TempDir::new("bad");
+    let end = now();
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let good = vec![("a".to_owned(), 3, end - HOUR)];
+    store.ingest_json("ev", rows(&good)).unwrap();
+    let err = store.ingest_json("nope", rows(&good)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("topic nope: no registered GroupBy reads"),
+        "{err}"
+    );
+    let err = store
+        .ingest_json("ev", vec![json!({"k": "a", "v": "seven", "ts": end})])
+        .unwrap_err();
+    assert!(err.to_string().contains("topic ev"), "{err}");
+    let err = store.ingest_json("ev", vec![json!([1, 2])]).unwrap_err();
+    assert!(err.to_string().contains("not a JSON object"), "{err}");
+    // An Arrow batch whose value column is a string where stored rows have LONG.
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("v", DataType::Utf8, true),
+            Field::new("ts", DataType::Int64, true),
+        ])),
+        vec![
+            Arc::new(StringArray::from(vec!["a"])) as ArrayRef,
+            Arc::new(StringArray::from(vec!["x"])),
+            Arc::new(Int64Array::from(vec![end - 1])),
+        ],
+    )
+    .unwrap();
+    let err = store.ingest("ev", batch).unwrap_err();
+    assert!(
+        err.to_string().contains("column v is Utf8 here but Int64"),
+        "{err}"
+    );
+    check_all(&store, &good, &times(end));
+}
+
+fn table_batch(events: &[(String, i64, i64)]) -> (Arc<Schema>, RecordBatch) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Utf8, true),
+        Field::new("v", DataType::Int64, true),
+        Field::new("ts", DataType::Int64, true),
+        Field::new("ds", DataType::Utf8, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(
+                events.iter().map(|e| e.0.clone()).collect::<Vec<_>>(),
+            )) as ArrayRef,
+            Arc::new(Int64Array::from(
+                events.iter().map(|e| e.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                events.iter().map(|e| e.2).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                events
+                    .iter()
+                    .map(|e| tilefold::query::window::day_name(e.2.div_euclid(DAY)))
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    (schema, batch)
+}
+
+/// Lambda semantics: the table counts before the end of its last loaded partition, the topic
+/// from there on; loading a newer partition supersedes the streamed rows it covers.
+#[test]
+fn a_loaded_partition_supersedes_the_streamed_rows_it_covers() {
+    let dir = TempDir::new("lambda");
+    let end = now();
+    let today = end.div_euclid(DAY) * DAY;
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    // The table holds days up to yesterday.
+    let batch_rows = vec![
+        ("a".to_owned(), 100, today - DAY - 2 * HOUR),
+        ("a".to_owned(), 200, today - 3 * HOUR),
+    ];
+    let (schema, batch) = table_batch(&batch_rows);
+    store.load_batches("data.ev", &schema, &[batch]).unwrap();
+    // The topic repeats yesterday's last row (before the batch end: superseded) and goes on
+    // today.
+    let streamed = vec![
+        ("a".to_owned(), 200, today - 3 * HOUR),
+        ("a".to_owned(), 1, today + 1),
+        ("a".to_owned(), 2, today + 2),
+    ];
+    let report = store.ingest_json("ev", rows(&streamed)).unwrap();
+    assert_eq!(report.group_bys["t.live.v1"].superseded, 1);
+    let mut counted = batch_rows.clone();
+    counted.extend_from_slice(&streamed[1..]);
+    let at = [end + 1, today + 3, today];
+    for t in at {
+        assert_eq!(fetched(&store, "a", t), naive(&counted, "a", t), "at {t}");
+    }
+    store.compact().unwrap();
+    // Today's partition arrives in the table with a different history: it replaces the
+    // streamed rows of today.
+    let today_rows = vec![("a".to_owned(), 1000, today + 1)];
+    let (schema, batch) = table_batch(&today_rows);
+    store.load_batches("data.ev", &schema, &[batch]).unwrap();
+    let mut counted = batch_rows.clone();
+    counted.extend_from_slice(&today_rows);
+    for t in at {
+        assert_eq!(fetched(&store, "a", t), naive(&counted, "a", t), "at {t}");
+    }
+    store.check().unwrap();
+    // Streamed rows after the new batch end count again.
+    let later = vec![("a".to_owned(), 5, end - 1)];
+    if end - 1 >= today + DAY {
+        return; // the clock crossed midnight during the test
+    }
+    store.ingest_json("ev", rows(&later)).unwrap();
+    let report_rows = fetched(&store, "a", end + 1);
+    assert_eq!(report_rows, naive(&counted, "a", end + 1));
+}
+
+#[test]
+fn backfill_sees_live_rows_as_fetch_does() {
+    let dir = TempDir::new("backfill");
+    let end = now();
+    let events = sample(200, end);
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    store.ingest_json("ev", rows(&events[..120])).unwrap();
+    store.compact().unwrap();
+    store.ingest_json("ev", rows(&events[120..])).unwrap();
+    let lefts: Vec<(String, i64, i64)> = times(end)
+        .into_iter()
+        .flat_map(|t| ["a", "c", "zz"].map(|k| (k.to_owned(), 0, t)))
+        .collect();
+    let (_, left) = table_batch(&lefts);
+    let left = left.project(&[0, 2, 3]).unwrap();
+    let out = store
+        .backfill(
+            "t.livejoin.v1",
+            tilefold::Left::Batches(vec![left]),
+            &tilefold::BackfillOptions::default(),
+        )
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let out = arrow::compute::concat_batches(&out[0].schema(), &out).unwrap();
+    let sum = out
+        .column_by_name("t_live_v1_v_sum_1d")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .clone();
+    for (i, (k, _, t)) in lefts.iter().enumerate() {
+        let expected = naive(&events, k, *t).0;
+        let got = (!sum.is_null(i)).then(|| sum.value(i));
+        assert_eq!(got, expected, "{k} at {t}");
+        assert_eq!(fetched(&store, k, *t).0, expected);
+    }
+}
+
+use arrow::array::Array;
