@@ -49,7 +49,7 @@ pub use error::{Error, Result};
 pub use json::{json_to_value, value_to_json};
 pub use store::{
     Backfill, BackfillOptions, BackfillReport, CheckReport, Features, IngestReport, IngestRequest,
-    Left, LoadReport, Options, Rows, SealReport, Store,
+    Left, LoadReport, Options, Pending, Rows, SealReport, Store,
 };
 pub use tilefold_query::aggregate::{AggregationError, AggregationPart, Ir, RowAggregator};
 pub use tilefold_query::config::{

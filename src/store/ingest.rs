@@ -116,15 +116,20 @@ impl Store {
     /// Sends `request` to the writer and waits for its acknowledgement: once this returns
     /// `Ok`, the rows survive a crash and every later read sees them.
     pub fn submit(&self, request: IngestRequest) -> Result<IngestReport> {
+        self.send(request)?.wait()
+    }
+
+    /// Sends `request` to the writer without waiting: a producer may keep many requests in
+    /// flight, and the writer commits all waiting requests together. Nothing is durable until
+    /// [`Pending::wait`] returns `Ok`.
+    pub fn send(&self, request: IngestRequest) -> Result<Pending> {
         self.live().check()?;
         let (reply, acknowledged) = crossbeam_channel::bounded(1);
         self.inner
             .queue
             .send(Job::Ingest(request, reply))
-            .map_err(|_| Error::Request("the live writer has stopped".into()))?;
-        acknowledged
-            .recv()
-            .map_err(|_| Error::Request("the live writer has stopped".into()))?
+            .map_err(|_| stopped())?;
+        Ok(Pending { acknowledged })
     }
 
     /// The last committed sequence number of `producer`, if it committed any.
@@ -136,6 +141,24 @@ impl Store {
     pub fn head_rows(&self) -> usize {
         self.state().heads.values().map(|h| h.rows()).sum()
     }
+}
+
+/// An ingest sent to the writer and not yet acknowledged.
+#[derive(Debug)]
+#[must_use = "an ingest is durable only once `wait` returns Ok"]
+pub struct Pending {
+    acknowledged: Receiver<Result<IngestReport>>,
+}
+
+impl Pending {
+    /// Waits for the commit of the request: `Ok` once it is durable and visible to reads.
+    pub fn wait(self) -> Result<IngestReport> {
+        self.acknowledged.recv().map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> Error {
+    Error::Request("the live writer has stopped".into())
 }
 
 /// The live writer's state, guarded by `Inner::live`.
@@ -264,7 +287,7 @@ fn run(inner: Weak<Inner>, receiver: Receiver<Job>) {
 }
 
 /// Rows of one GroupBy waiting in a group, with the newest `ts` so far.
-struct Pending {
+struct Group {
     batches: Vec<RecordBatch>,
     schema: SchemaRef,
     watermark: Option<i64>,
@@ -289,7 +312,7 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
     };
     let state = store.state();
     let now = now_millis();
-    let mut pending: BTreeMap<String, Pending> = BTreeMap::new();
+    let mut pending: BTreeMap<String, Group> = BTreeMap::new();
     let mut producers: HashMap<String, u64> = HashMap::new();
     let mut accepted: Vec<(Reply, IngestReport)> = Vec::new();
     {
@@ -347,7 +370,7 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
 fn commit(
     store: &Store,
     state: &State,
-    pending: BTreeMap<String, Pending>,
+    pending: BTreeMap<String, Group>,
     producers: &HashMap<String, u64>,
 ) -> Result<bool> {
     let mut rows: Vec<(String, RecordBatch)> = Vec::new();
@@ -426,7 +449,7 @@ fn prepare(
     live: &mut Live,
     request: &IngestRequest,
     now: i64,
-    pending: &mut BTreeMap<String, Pending>,
+    pending: &mut BTreeMap<String, Group>,
 ) -> Result<IngestReport> {
     let topic = topic_name(&request.topic);
     let readers: Vec<(&GroupBy, usize)> = state
@@ -544,7 +567,7 @@ fn prepare(
         prepared.push((name.to_owned(), rows, schema, newest));
     }
     for (name, rows, schema, newest) in prepared {
-        let p = pending.entry(name).or_insert_with(|| Pending {
+        let p = pending.entry(name).or_insert_with(|| Group {
             batches: Vec::new(),
             schema,
             watermark: None,

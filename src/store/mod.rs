@@ -38,7 +38,7 @@ use head::Head;
 pub use backfill::{Backfill, BackfillOptions, BackfillReport, Left};
 pub use check::CheckReport;
 pub use fetch::Features;
-pub use ingest::{IngestReport, IngestRequest, Rows};
+pub use ingest::{IngestReport, IngestRequest, Pending, Rows};
 pub use load::LoadReport;
 pub use seal::SealReport;
 
