@@ -12,13 +12,15 @@
 use std::io::Cursor;
 use std::ops::Range;
 
-use arrow::array::RecordBatch;
-use arrow::compute::concat_batches;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::datatypes::{Int64Type, SchemaRef};
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 
 use tilefold_ingest::sort_by_key_and_ts;
+use tilefold_query::evaluate::KEY_COLUMN;
+use tilefold_query::source_query::TIME_COLUMN;
 use tilefold_storage::StorageError;
 
 use super::bound::key_rows;
@@ -107,14 +109,41 @@ impl Head {
         if self.runs.len() == 1 {
             return Ok(Some(first.clone()));
         }
-        let all = concat_batches(&first.schema(), &self.runs).map_err(internal)?;
-        Ok(Some(sort_by_key_and_ts(&all).map_err(internal)?))
+        let mut merged = first.clone();
+        for run in &self.runs[1..] {
+            merged = merge(&merged, run)?;
+        }
+        Ok(Some(merged))
     }
 }
 
+/// Merges two runs sorted by (key, ts) in one linear pass; on ties the older row comes first.
 fn merge(older: &RecordBatch, newer: &RecordBatch) -> Result<RecordBatch> {
     let all = concat_batches(&older.schema(), [older, newer]).map_err(internal)?;
-    sort_by_key_and_ts(&all).map_err(internal)
+    let (Some(keys), Some(ts)) = (
+        all.column_by_name(KEY_COLUMN)
+            .and_then(|c| c.as_binary_opt::<i32>()),
+        all.column_by_name(TIME_COLUMN)
+            .and_then(|c| c.as_primitive_opt::<Int64Type>()),
+    ) else {
+        return sort_by_key_and_ts(&all).map_err(internal);
+    };
+    let (n, m) = (older.num_rows(), newer.num_rows());
+    let (mut i, mut j) = (0, n);
+    let mut order = Vec::with_capacity(n + m);
+    while i < n && j < n + m {
+        let newer_first = (keys.value(j), ts.value(j)) < (keys.value(i), ts.value(i));
+        if newer_first {
+            order.push(j as u32);
+            j += 1;
+        } else {
+            order.push(i as u32);
+            i += 1;
+        }
+    }
+    order.extend((i..n).map(|r| r as u32));
+    order.extend((j..n + m).map(|r| r as u32));
+    take_record_batch(&all, &UInt32Array::from(order)).map_err(internal)
 }
 
 fn internal(err: arrow::error::ArrowError) -> Error {
@@ -184,4 +213,80 @@ pub fn decode_entry(number: u64, bytes: &[u8]) -> Result<Vec<(String, RecordBatc
         out.push((name, batch));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, BinaryArray, Int64Array};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn run(rows: &[(u8, i64, i64)]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("v", DataType::Int64, false),
+            Field::new(TIME_COLUMN, DataType::Int64, false),
+            Field::new(KEY_COLUMN, DataType::Binary, false),
+        ]));
+        let keys: Vec<Vec<u8>> = rows.iter().map(|r| vec![r.0]).collect();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2))) as ArrayRef,
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(BinaryArray::from_iter_values(keys.iter())),
+            ],
+        )
+        .unwrap();
+        sort_by_key_and_ts(&batch).unwrap()
+    }
+
+    fn triples(batch: &RecordBatch) -> Vec<(u8, i64, i64)> {
+        let keys = batch.column(2).as_binary::<i32>();
+        let ts = batch.column(1).as_primitive::<Int64Type>();
+        let v = batch.column(0).as_primitive::<Int64Type>();
+        (0..batch.num_rows())
+            .map(|r| (keys.value(r)[0], ts.value(r), v.value(r)))
+            .collect()
+    }
+
+    #[test]
+    fn runs_merge_into_key_and_time_order_with_older_rows_first_on_ties() {
+        let mut all = Vec::new();
+        let mut head: Option<Head> = None;
+        let mut x = 7u64;
+        for batch in 0..40 {
+            let rows: Vec<(u8, i64, i64)> = (0..(batch % 7 + 1))
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((x >> 60) as u8, ((x >> 40) % 5) as i64, batch)
+                })
+                .collect();
+            all.extend_from_slice(&rows);
+            let rows = run(&rows);
+            head = Some(match head {
+                Some(h) => h.with(rows).unwrap(),
+                None => Head::new(rows),
+            });
+        }
+        let head = head.unwrap();
+        assert!(head.runs.len() < 8, "{} runs", head.runs.len());
+        assert_eq!(head.rows(), all.len());
+        // A stable sort by (key, ts) keeps insertion order on ties: older batches first.
+        all.sort_by_key(|r| (r.0, r.1));
+        assert_eq!(triples(&head.merged().unwrap().unwrap()), all);
+        let mut out = Vec::new();
+        head.key_rows(&[3], &(1..4), &mut out);
+        let mut got: Vec<_> = out.iter().flat_map(triples).collect();
+        got.sort_by_key(|r| (r.1, r.2));
+        let mut want: Vec<_> = all
+            .iter()
+            .copied()
+            .filter(|r| r.0 == 3 && (1..4).contains(&r.1))
+            .collect();
+        want.sort_by_key(|r| (r.1, r.2));
+        assert_eq!(got, want);
+    }
 }

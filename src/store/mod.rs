@@ -131,7 +131,7 @@ impl Store {
         let fs = options.fs.clone();
         fs.create_dir_all(&dir).map_err(Error::io(&dir))?;
         let lock = StoreLock::acquire(&dir)?;
-        let db = Database::open(&dir)?;
+        let db = Database::open_with(&dir, fs.as_ref())?;
         let state = load_state(&dir, &db)?;
         let live = ingest::Live::load(&state)?;
         // Files no commit references: left by an interrupted change.

@@ -27,6 +27,7 @@ use crate::fs::{FileSystem, RealFileSystem};
 
 /// What happens at the chosen operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// The operation fails with an [`io::ErrorKind::Other`] error "injected fault"; later
     /// operations succeed.
@@ -339,7 +340,6 @@ impl StorageBackend for InjectedBackend {
 /// `torn`, a random prefix of them stays, the first change taken back possibly only in part.
 fn roll_back(path: &Path, undo: &[Undo], torn: Option<&mut SplitMix64>) -> io::Result<()> {
     let mut file = OpenOptions::new().read(true).write(true).open(path)?;
-    eprintln!("ROLLBACK {} entries: {:?}", undo.len(), undo.iter().map(|u| match u { Undo::Write{offset, written, ..} => format!("w{offset}+{written}"), Undo::SetLen{len, old_len, ..} => format!("len{old_len}->{len}")}).collect::<Vec<_>>());
     let (kept, kept_bytes) = match torn {
         None => (0, 0),
         Some(random) => {
@@ -406,5 +406,132 @@ impl SplitMix64 {
             return 0;
         }
         self.next() % bound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One change to the database file, as redb would make it.
+    enum Change {
+        Write(u64, Vec<u8>),
+        SetLen(u64),
+    }
+
+    /// Syncs `[0; 100]` at 0 in an 8 KiB file, then makes changes that overwrite, shrink and
+    /// grow it, partly past its synced end.
+    fn unsynced_changes() -> Vec<Change> {
+        vec![
+            Change::Write(50, vec![2; 200]),
+            Change::SetLen(100),
+            Change::Write(4_000, vec![3; 10]),
+            Change::SetLen(20_000),
+            Change::Write(19_990, vec![4; 20]),
+            Change::Write(0, vec![5; 30]),
+        ]
+    }
+
+    fn temporary_file(label: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "tilefold-storage-fault-{label}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    /// Runs the synced setup and `changes` through a fresh backend over `path`; returns the
+    /// file's content after the sync and after each change.
+    fn run(injector: &FaultInjector, path: &Path, changes: &[Change]) -> Vec<Vec<u8>> {
+        let backend = injector.database_backend(path).unwrap().unwrap();
+        backend.set_len(8_192).unwrap();
+        backend.write(0, &[1; 100]).unwrap();
+        backend.sync_data().unwrap();
+        let mut contents = vec![std::fs::read(path).unwrap()];
+        for change in changes {
+            match change {
+                Change::Write(offset, bytes) => backend.write(*offset, bytes).unwrap(),
+                Change::SetLen(len) => backend.set_len(*len).unwrap(),
+            }
+            contents.push(std::fs::read(path).unwrap());
+        }
+        contents
+    }
+
+    /// Whether `file` is `before` with a prefix of the change to `after` applied: a write cut
+    /// short, which leaves `after`'s bytes below some offset and `before`'s from there on.
+    fn between(file: &[u8], before: &[u8], after: &[u8]) -> bool {
+        (0..=after.len()).any(|cut| {
+            file.len() == before.len().max(cut)
+                && file[..cut] == after[..cut]
+                && file[cut..] == *before.get(cut..).unwrap_or_default()
+        })
+    }
+
+    #[test]
+    fn a_power_cut_rolls_the_file_back_to_its_last_sync() {
+        let path = temporary_file("rollback");
+        let injector = FaultInjector::new(None, Fault::PowerCut);
+        let contents = run(&injector, &path, &unsynced_changes());
+        assert_ne!(contents.last(), contents.first());
+        injector.recover().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), contents[0]);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_torn_power_cut_keeps_a_prefix_of_the_unsynced_changes() {
+        let path = temporary_file("torn");
+        let mut cut_short = 0;
+        for seed in 0..100 {
+            let _ = std::fs::remove_file(&path);
+            let injector = FaultInjector::new(None, Fault::TornPowerCut { seed });
+            let contents = run(&injector, &path, &unsynced_changes());
+            injector.recover().unwrap();
+            let file = std::fs::read(&path).unwrap();
+            let kept = contents.iter().position(|content| *content == file);
+            if kept.is_none() {
+                assert!(
+                    contents
+                        .windows(2)
+                        .any(|pair| between(&file, &pair[0], &pair[1])),
+                    "seed {seed}: not a prefix of the changes"
+                );
+                cut_short += 1;
+            }
+        }
+        assert!(cut_short > 0, "no write was ever cut short");
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn an_error_leaves_the_file_as_it_is() {
+        let path = temporary_file("error");
+        let injector = FaultInjector::new(None, Fault::Error);
+        let contents = run(&injector, &path, &unsynced_changes());
+        injector.recover().unwrap();
+        assert_eq!(Some(&std::fs::read(&path).unwrap()), contents.last());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn operations_fail_from_the_power_cut_until_recover() {
+        let path = temporary_file("dead");
+        let injector = FaultInjector::new(Some(2), Fault::PowerCut);
+        let backend = injector.database_backend(&path).unwrap().unwrap();
+        backend.set_len(4_096).unwrap();
+        assert!(backend.write(0, &[1; 10]).is_err());
+        assert!(backend.sync_data().is_err());
+        assert!(backend.set_len(0).is_err());
+        assert_eq!(injector.operations(), 4);
+        drop(backend);
+        injector.recover().unwrap();
+        // The unsynced `set_len` is rolled back: the file is empty again.
+        assert_eq!(std::fs::read(&path).unwrap(), Vec::<u8>::new());
+        let backend = injector.database_backend(&path).unwrap().unwrap();
+        backend.write(0, &[1; 10]).unwrap();
+        drop(backend);
+        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, StringArray};
@@ -16,7 +17,7 @@ use arrow::record_batch::RecordBatch;
 use common::TempDir;
 use tilefold_storage::{
     remove_unreferenced, write_segment, Database, FailingFileSystem, Fault, FaultInjector,
-    FileSystem, RealFileSystem, Result, Segment,
+    FileSystem, RealFileSystem, Result, Segment, DATABASE_FILE_NAME,
 };
 
 /// Commits of the workload; each writes a segment, then commits its catalog entry and head
@@ -171,11 +172,28 @@ fn count_operations() -> u64 {
     injector.operations()
 }
 
+/// Runs `case(fail_at)` for every `fail_at` in `1..=operations`, on a few threads: the cases
+/// are independent (each its own store and injector) and mostly wait for fsync.
+fn for_each_operation(operations: u64, case: impl Fn(u64) + Sync) {
+    let next = AtomicU64::new(1);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| loop {
+                let fail_at = next.fetch_add(1, Ordering::SeqCst);
+                if fail_at > operations {
+                    break;
+                }
+                case(fail_at);
+            });
+        }
+    });
+}
+
 /// For every operation of the workload, fails it as `fault(operation)` says and checks the
 /// reopened store.
-fn fail_each_operation(label: &str, fault: impl Fn(u64) -> Fault) {
+fn fail_each_operation(label: &str, fault: impl Fn(u64) -> Fault + Sync) {
     let operations = count_operations();
-    for fail_at in 1..=operations {
+    for_each_operation(operations, |fail_at| {
         let fault = fault(fail_at);
         let case = format!("{fault:?} at operation {fail_at} of {operations}");
         let dir = new_store(label);
@@ -197,7 +215,7 @@ fn fail_each_operation(label: &str, fault: impl Fn(u64) -> Fault) {
             .recover()
             .unwrap_or_else(|err| panic!("{case}: recover failed: {err}"));
         check(dir.path(), &outcome, &case);
-    }
+    });
 }
 
 #[test]
@@ -220,11 +238,40 @@ fn a_power_cut_at_any_operation_loses_no_commit_and_tears_none() {
 
 #[test]
 fn a_power_cut_keeping_part_of_the_unsynced_writes_loses_no_commit_and_tears_none() {
-    for round in 0..60 {
+    for round in 0..3 {
         fail_each_operation("fault-torn", |fail_at| Fault::TornPowerCut {
             seed: fail_at * 31 + round,
         });
     }
+}
+
+/// Regression: redb creates its file in place and writes its magic number last, so a crash
+/// while creating it left a file it refuses to open ("magic number mismatch"), and the store
+/// could never be opened again. Creation is now atomic (`tilefold.redb.tmp`, renamed into place).
+#[test]
+fn a_crash_while_creating_the_database_leaves_a_store_that_opens() {
+    let operations = {
+        let dir = new_store("fault-create-count");
+        let injector = FaultInjector::new(None, Fault::PowerCut);
+        drop(Database::open_with(dir.path(), &injector).unwrap());
+        injector.operations()
+    };
+    for_each_operation(operations, |fail_at| {
+        for fault in [Fault::Error, Fault::PowerCut] {
+            let dir = new_store("fault-create");
+            let injector = FaultInjector::new(Some(fail_at), fault);
+            drop(Database::open_with(dir.path(), &injector));
+            injector.recover().unwrap();
+            let db = Database::open(dir.path())
+                .unwrap_or_else(|err| panic!("{fault:?} at {fail_at}: {err}"));
+            assert!(db.begin_read().unwrap().catalog_names().unwrap().is_empty());
+            let leftover = dir.path().join(format!("{DATABASE_FILE_NAME}.tmp"));
+            assert!(
+                !leftover.exists(),
+                "{fault:?} at {fail_at}: {leftover:?} left"
+            );
+        }
+    });
 }
 
 #[test]

@@ -152,6 +152,10 @@ impl ReadTxn {
 impl ReadTxn {
     /// Every tile of `group_by` as (key, level, start, IR bytes), in key order, checksums
     /// verified (for checks that rebuild tiles and compare).
+    #[expect(
+        clippy::type_complexity,
+        reason = "a plain tuple named field by field above, destructured by its callers"
+    )]
     pub fn all_tiles(&self, group_by: &str) -> Result<Vec<(Vec<u8>, u8, i64, Vec<u8>)>> {
         let name = tiles_table_name(group_by);
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
