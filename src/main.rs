@@ -2,11 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tilefold::{analyze, json_to_value, load_path, BackfillOptions, ConfigSet, Left, Store};
+
+mod cli {
+    pub mod ingest;
+}
 
 /// tilefold: an embedded feature store with Chronon's semantics.
 #[derive(Parser)]
@@ -42,6 +47,49 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Ingest JSON lines, one event object per line, into a live topic.
+    ///
+    /// Lines are read from FILE, or from stdin when FILE is `-` or missing, and sent in batches
+    /// of --batch-rows rows; each batch is durable once sent. Blank lines are skipped. On a
+    /// terminal, stderr shows the lines read and the events ingested per second.
+    ///
+    /// Malformed lines: a line that is not a JSON object, or that the store rejects (e.g. a value
+    /// of the wrong type, a time more than 10 minutes ahead of the clock), is reported on stderr
+    /// as `line N: reason` and skipped; the other lines are ingested and the exit status is 0.
+    /// With --strict the command stops at the first malformed line with exit status 1: the lines
+    /// before it (earlier batches, and the rows before it in its batch) stay ingested, none after
+    /// it is.
+    ///
+    /// Prints `ingested N rows into TOPIC (K late, S skipped lines) in X.XXs (R rows/s)` and the
+    /// rows each GroupBy kept.
+    Ingest {
+        /// The topic, as GroupBy sources name it (`/k=v` arguments are ignored).
+        topic: String,
+        /// A file of JSON lines; `-` or none: stdin.
+        file: Option<PathBuf>,
+        /// Stop at the first malformed line (exit status 1) instead of skipping it.
+        #[arg(long)]
+        strict: bool,
+        /// Rows per batch; each batch is one durable commit.
+        #[arg(long, value_name = "N", default_value = "10000")]
+        batch_rows: NonZeroUsize,
+        /// Resume safely after a crash: skip the lines producer ID already committed.
+        ///
+        /// Each batch carries producer ID and the line number of its last line, and the store
+        /// remembers the highest one it committed for ID. A run with an ID the store knows
+        /// skips the lines up to that number, so re-running the same command after a crash
+        /// resumes where the crashed run stopped and ingests no line twice. This is safe only if
+        /// the input is the same: the same lines at the same line numbers (lines appended at the
+        /// end are fine). Use a new ID for other input: with a used ID, its first lines would be
+        /// skipped.
+        #[arg(long, value_name = "ID")]
+        producer: Option<String>,
+    },
+    /// Seal the live rows into segments and tiles (the store also does this on its own once
+    /// enough rows wait). Values do not change.
+    Compact,
+    /// Check every stored tile against the tile rebuilt from its raw rows.
+    Check,
     /// Backfill a join into a Parquet file.
     Backfill {
         /// The join, `team/name.v1` or `team.name.v1`.
@@ -126,6 +174,44 @@ fn run(cli: Cli) -> Result<(), String> {
                 .load_parquet(&table, &files)
                 .map_err(|e| e.to_string())?;
             print!("{report}");
+        }
+        Command::Ingest {
+            topic,
+            file,
+            strict,
+            batch_rows,
+            producer,
+        } => {
+            let store = open(cli.store)?;
+            let args = cli::ingest::IngestArgs {
+                topic,
+                file,
+                strict,
+                batch_rows,
+                producer,
+            };
+            cli::ingest::run(&store, args)?;
+        }
+        Command::Compact => {
+            let store = open(cli.store)?;
+            let report = store.compact().map_err(|e| e.to_string())?;
+            println!(
+                "sealed {} rows of {} group-bys; {} tiles written or merged",
+                report.group_bys.values().sum::<usize>(),
+                report.group_bys.len(),
+                report.tiles
+            );
+            for (name, rows) in &report.group_bys {
+                println!("  {name}: {rows} rows sealed");
+            }
+        }
+        Command::Check => {
+            let store = open(cli.store)?;
+            let report = store.check().map_err(|e| e.to_string())?;
+            println!(
+                "checked {} tiles of {} group-bys: ok",
+                report.tiles, report.group_bys
+            );
         }
         Command::Backfill {
             join,

@@ -259,7 +259,9 @@ fn late_rows_merge_into_old_tiles_and_rows_past_the_bound_are_rejected() {
     store.compact().unwrap();
     // 20 hours late: within the bound, merged into the sealed hour and day tiles.
     let late = ("a".to_owned(), 7, end - 21 * HOUR);
-    let report = store.ingest_json("ev", rows(std::slice::from_ref(&late))).unwrap();
+    let report = store
+        .ingest_json("ev", rows(std::slice::from_ref(&late)))
+        .unwrap();
     assert_eq!(report.late(), 0);
     events.push(late);
     // Two days late: past the bound, rejected and counted.
@@ -290,6 +292,30 @@ fn a_row_from_the_future_rejects_its_batch() {
     assert!(text.contains(&format!("ts {}", end + DAY)), "{text}");
     // Nothing of the batch was applied.
     check_all(&store, &[], &times(end));
+}
+
+/// The first live rows of a GroupBy fix the type of its stored rows: rows its aggregations
+/// cannot read are rejected, and the store still opens.
+#[test]
+fn first_rows_of_a_type_the_aggregations_cannot_read_are_rejected() {
+    let dir = TempDir::new("firsttype");
+    let end = now();
+    {
+        let store = Store::open(&dir.0).unwrap();
+        store.apply(&configs()).unwrap();
+        for bad in [
+            json!({"k": "a", "v": "seven", "ts": end}),
+            json!({"k": "a", "v": null, "ts": end}),
+        ] {
+            let err = store.ingest_json("ev", vec![bad]).unwrap_err();
+            assert!(err.to_string().contains("group-by t.live.v1"), "{err}");
+        }
+        assert_eq!(store.head_rows(), 0);
+    }
+    let store = Store::open(&dir.0).unwrap();
+    let good = vec![("a".to_owned(), 3, end - HOUR)];
+    store.ingest_json("ev", rows(&good)).unwrap();
+    check_all(&store, &good, &times(end));
 }
 
 #[test]
@@ -456,4 +482,3 @@ fn backfill_sees_live_rows_as_fetch_does() {
         assert_eq!(fetched(&store, k, *t).0, expected);
     }
 }
-

@@ -29,8 +29,10 @@ pub enum IngestError {
         partition: String,
         reason: String,
     },
-    /// Live rows that cannot be ingested into a topic: no GroupBy reads it, a row that does not
-    /// decode, a column of the wrong type.
+    /// No registered GroupBy reads the topic.
+    #[error("topic {topic}: no registered GroupBy reads this topic")]
+    UnknownTopic { topic: String },
+    /// Live rows that cannot be ingested into a topic: a row that does not decode, a column of the wrong type.
     #[error("topic {topic}: {reason}")]
     Topic { topic: String, reason: String },
     /// A live row whose time lies further in the future than the allowed clock skew; the whole

@@ -260,7 +260,9 @@ mod tests {
         for batch in 0..40 {
             let rows: Vec<(u8, i64, i64)> = (0..(batch % 7 + 1))
                 .map(|_| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     ((x >> 60) as u8, ((x >> 40) % 5) as i64, batch)
                 })
                 .collect();

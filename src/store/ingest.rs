@@ -461,7 +461,9 @@ fn prepare(
         })
         .collect();
     if readers.is_empty() {
-        return Err(topic_error(topic, "no registered GroupBy reads this topic"));
+        return Err(Error::Ingest(IngestError::UnknownTopic {
+            topic: topic.to_owned(),
+        }));
     }
     let batch = match &request.rows {
         Rows::Arrow(batch) => batch.clone(),
@@ -507,7 +509,16 @@ fn prepare(
             .or_else(|| state.bound.get(name).map(|b| b.schema()));
         let rows = match &established {
             Some(schema) => conform(topic, name, rows, schema)?,
-            None => rows,
+            None => {
+                // The GroupBy's first rows fix its schema: they must bind its aggregations and
+                // keys, or the store could not open them again.
+                let bad = |reason: String| topic_error(topic, format!("group-by {name}: {reason}"));
+                tilefold_query::evaluate::GroupByEvaluator::new(group_by, &rows.schema())
+                    .map_err(|e| bad(e.to_string()))?;
+                super::rebuild::key_codec(group_by, &rows.schema())
+                    .map_err(|e| bad(e.to_string()))?;
+                rows
+            }
         };
         let ts = rows
             .column_by_name(TIME_COLUMN)
