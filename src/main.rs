@@ -84,6 +84,13 @@ enum Command {
         /// skipped.
         #[arg(long, value_name = "ID")]
         producer: Option<String>,
+        /// Reject (and count as late) rows older than their GroupBy's newest row by more than
+        /// this many milliseconds. Default: any lateness is accepted.
+        #[arg(long, value_name = "MILLIS")]
+        max_lateness: Option<i64>,
+        /// Reject rows more than this many milliseconds ahead of the clock.
+        #[arg(long, value_name = "MILLIS", default_value = "600000")]
+        max_future_skew: i64,
     },
     /// Seal the live rows into segments and tiles (the store also does this on its own once
     /// enough rows wait). Values do not change.
@@ -181,8 +188,16 @@ fn run(cli: Cli) -> Result<(), String> {
             strict,
             batch_rows,
             producer,
+            max_lateness,
+            max_future_skew,
         } => {
-            let store = open(cli.store)?;
+            let dir = cli.store.ok_or("this command needs --store DIR")?;
+            let options = tilefold::Options {
+                max_lateness_ms: max_lateness,
+                max_future_skew_ms: max_future_skew,
+                ..tilefold::Options::default()
+            };
+            let store = Store::open_with_options(dir, options).map_err(|e| e.to_string())?;
             let args = cli::ingest::IngestArgs {
                 topic,
                 file,

@@ -374,3 +374,24 @@ fn a_rerun_with_the_same_producer_ingests_no_line_twice() {
     );
     assert_eq!(fetched(&store, "a"), (Some(127), Some(7)));
 }
+
+#[test]
+fn max_lateness_rejects_and_counts_rows_past_the_bound() {
+    let dir = TempDir::new("late");
+    let store = store_with_config(&dir);
+    let t = base();
+    let day = 86_400_000;
+    ok(&store, &["ingest", "ev"], Some(&event("a", 5, t)));
+    let input = [event("a", 7, t - 3_600_000), event("a", 11, t - 3 * day)].join("\n");
+    let (stdout, _) = ok(
+        &store,
+        &["ingest", "ev", "--max-lateness", &day.to_string()],
+        Some(&input),
+    );
+    assert!(
+        summary(&stdout).contains("(1 late, 0 skipped lines)"),
+        "{stdout}"
+    );
+    // The hour-late row counts; the three-days-late one does not.
+    assert_eq!(fetched(&store, "a").1, Some(2));
+}
