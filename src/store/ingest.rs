@@ -410,13 +410,12 @@ fn commit(
         }
     }
     let total: usize = heads.values().map(|h| h.rows()).sum();
-    store.publish_with(
+    store.publish(
         state.group_bys.clone(),
         state.joins.clone(),
         state.tables.clone(),
         BTreeMap::new(),
-        heads,
-        head_entries,
+        Some((heads, head_entries)),
     )?;
     Ok(total >= store.inner.options.seal_rows)
 }

@@ -159,6 +159,7 @@ impl Store {
             state.joins.clone(),
             tables,
             entries,
+            None,
         )?;
         self.remove_files(&obsolete);
         Ok(report)

@@ -91,6 +91,9 @@ struct Inner {
     _lock: StoreLock,
 }
 
+/// Unsealed rows per GroupBy, and the first and last head entry holding them.
+type Heads = (BTreeMap<String, Arc<Head>>, Option<(u64, u64)>);
+
 /// One committed state: configs, catalog, bound GroupBys and the read transaction of that commit.
 #[derive(Debug)]
 struct State {
@@ -222,7 +225,7 @@ impl Store {
         }
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
-        self.publish(group_bys, joins, state.tables.clone(), entries)?;
+        self.publish(group_bys, joins, state.tables.clone(), entries, None)?;
         self.remove_files(&obsolete);
         Ok(())
     }
@@ -269,36 +272,18 @@ impl Store {
         })
     }
 
-    /// Installs the state of a new commit: `entries` replace the GroupBys' catalog entries.
+    /// Installs the state of a new commit: `entries` replace the GroupBys' catalog entries,
+    /// `heads` (when given) the unsealed rows and the head entries holding them.
     fn publish(
         &self,
         group_bys: BTreeMap<String, GroupBy>,
         joins: BTreeMap<String, Join>,
         tables: BTreeMap<String, TableEntry>,
         entries: BTreeMap<String, Option<GroupByEntry>>,
+        heads: Option<Heads>,
     ) -> Result<()> {
         let old = self.state();
-        self.publish_with(
-            group_bys,
-            joins,
-            tables,
-            entries,
-            old.heads.clone(),
-            old.head_entries,
-        )
-    }
-
-    /// [`Store::publish`] with new heads.
-    fn publish_with(
-        &self,
-        group_bys: BTreeMap<String, GroupBy>,
-        joins: BTreeMap<String, Join>,
-        tables: BTreeMap<String, TableEntry>,
-        entries: BTreeMap<String, Option<GroupByEntry>>,
-        heads: BTreeMap<String, Arc<Head>>,
-        head_entries: Option<(u64, u64)>,
-    ) -> Result<()> {
-        let old = self.state();
+        let (heads, head_entries) = heads.unwrap_or_else(|| (old.heads.clone(), old.head_entries));
         let mut bound = old.bound.clone();
         for (name, entry) in entries {
             bound.remove(&name);

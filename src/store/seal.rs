@@ -90,13 +90,12 @@ impl Store {
         work.txn().remove_head(first..=last)?;
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
-        self.publish_with(
+        self.publish(
             state.group_bys.clone(),
             state.joins.clone(),
             state.tables.clone(),
             entries,
-            BTreeMap::new(),
-            None,
+            Some((BTreeMap::new(), None)),
         )?;
         self.remove_files(&obsolete);
         Ok(report)

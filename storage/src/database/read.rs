@@ -134,15 +134,7 @@ impl ReadTxn {
         for entry in range {
             let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
             let (_, _, start) = tile_key.value();
-            let payload = unseal(sealed.value()).map_err(|err| {
-                StorageError::corrupted(
-                    format!(
-                        "tile group-by {group_by}, key 0x{}, level {level}, start {start}",
-                        hex(key)
-                    ),
-                    err.to_string(),
-                )
-            })?;
+            let payload = unseal_tile(group_by, key, level, start, sealed.value())?;
             out.push((start, payload.to_vec()));
         }
         Ok(())
@@ -170,19 +162,33 @@ impl ReadTxn {
         {
             let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
             let (key, level, start) = tile_key.value();
-            let payload = unseal(sealed.value()).map_err(|err| {
-                StorageError::corrupted(
-                    format!(
-                        "tile group-by {group_by}, key 0x{}, level {level}, start {start}",
-                        hex(key)
-                    ),
-                    err.to_string(),
-                )
-            })?;
+            let payload = unseal_tile(group_by, key, level, start, sealed.value())?;
             tiles.push((key.to_vec(), level, start, payload.to_vec()));
         }
         Ok(tiles)
     }
+}
+
+/// The payload of a stored tile, its checksum verified; a mismatch is
+/// [`StorageError::Corrupted`] naming the group-by, key (hex), level and start.
+pub(super) fn unseal_tile<'a>(
+    group_by: &str,
+    key: &[u8],
+    level: u8,
+    start: i64,
+    sealed: &'a [u8],
+) -> Result<&'a [u8]> {
+    unseal(sealed).map_err(|err| {
+        StorageError::corrupted(tile_name(group_by, key, level, start), err.to_string())
+    })
+}
+
+/// How messages name a tile.
+pub(super) fn tile_name(group_by: &str, key: &[u8], level: u8, start: i64) -> String {
+    format!(
+        "tile group-by {group_by}, key 0x{}, level {level}, start {start}",
+        hex(key)
+    )
 }
 
 /// Lower-case hexadecimal digits of `bytes`.

@@ -2,8 +2,9 @@
 
 use redb::{ReadableTable, TableDefinition};
 
+use super::read::{tile_name, unseal_tile};
 use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
-use crate::checksum::{seal, unseal};
+use crate::checksum::seal;
 use crate::error::{Result, StorageError};
 
 /// One redb write transaction. Dropped without [`WriteTxn::commit`], it is rolled back.
@@ -153,22 +154,16 @@ impl WriteTxn {
             .map_err(|err| database_error(&context(), err))?;
         let mut merged = Vec::new();
         for (key, level, start, value) in tiles {
-            let what = || {
-                format!(
-                    "tile group-by {group_by}, key 0x{}, level {level}, start {start}",
-                    super::read::hex(key)
-                )
-            };
             merged.clear();
             let stored = table
                 .get((key, level, start))
                 .map_err(|err| database_error(&context(), err))?;
             match &stored {
                 Some(sealed) => {
-                    let payload = unseal(sealed.value())
-                        .map_err(|err| StorageError::corrupted(what(), err.to_string()))?;
-                    merge(payload, value, &mut merged)
-                        .map_err(|reason| StorageError::corrupted(what(), reason))?;
+                    let payload = unseal_tile(group_by, key, level, start, sealed.value())?;
+                    merge(payload, value, &mut merged).map_err(|reason| {
+                        StorageError::corrupted(tile_name(group_by, key, level, start), reason)
+                    })?;
                 }
                 None => merged.extend_from_slice(value),
             }
