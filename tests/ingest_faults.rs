@@ -5,45 +5,18 @@
 //! exactly the committed batches), tiles equal tiles rebuilt from raw rows, and a store whose
 //! commit failed refused every later change until reopened.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::json;
-use tilefold::query::config::Config;
 use tilefold::storage::{Fault, FaultInjector};
-use tilefold::{ConfigSet, Error, IngestRequest, Options, Rows, Store, Value};
+use tilefold::{Error, IngestRequest, Options, Rows, Store};
 
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
 const BATCHES: u64 = 6;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("tilefold-faults-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn configs() -> ConfigSet {
-    let group_by = r#"{"metaData": {"name": "t.live.v1"}, "keyColumns": ["k"],
-        "sources": [{"events": {"table": "data.ev", "topic": "ev", "query": {"selects": {"k": "k", "v": "v"}, "timeColumn": "ts"}}}],
-        "aggregations": [{"inputColumn": "v", "operation": 7, "argMap": {}, "windows": [{"length": 1, "timeUnit": 1}]},
-                         {"inputColumn": "v", "operation": 6, "argMap": {}}]}"#;
-    let mut set = ConfigSet::new();
-    set.insert(Config::from_json_str(group_by, None).unwrap());
-    set
-}
+#[path = "support/live.rs"]
+#[allow(dead_code, reason = "shared with tests that use more of it")]
+mod live;
+use live::{configs, fetch_key, naive, now, TempDir, DAY, HOUR};
 
 /// Batch `seq`'s rows (k, v, ts): three keys, times spread over the last day.
 fn batch(seq: u64, end: i64) -> Vec<(String, i64, i64)> {
@@ -54,33 +27,6 @@ fn batch(seq: u64, end: i64) -> Vec<(String, i64, i64)> {
             (k, seq as i64 * 10 + i as i64, ts)
         })
         .collect()
-}
-
-/// R-WIN-3 over `events`: SUM over 1 day (tail hop 1 hour) and an unbounded COUNT.
-fn naive(events: &[(String, i64, i64)], k: &str, t: i64) -> (Option<i64>, Option<i64>) {
-    let start = (t - DAY).div_euclid(HOUR) * HOUR;
-    let mine: Vec<_> = events.iter().filter(|e| e.0 == k && e.2 < t).collect();
-    let day: Vec<_> = mine.iter().filter(|e| e.2 >= start).collect();
-    (
-        (!day.is_empty()).then(|| day.iter().map(|e| e.1).sum()),
-        (!mine.is_empty()).then_some(mine.len() as i64),
-    )
-}
-
-fn fetched(store: &Store, k: &str, t: i64) -> (Option<i64>, Option<i64>) {
-    let keys = BTreeMap::from([("k".to_owned(), Value::String(k.into()))]);
-    let features = store.fetch_group_by("t.live.v1", &keys, Some(t)).unwrap();
-    let get = |suffix: &str| {
-        features
-            .values
-            .iter()
-            .find(|(name, _)| name.ends_with(suffix))
-            .and_then(|(_, v)| match v {
-                Value::Long(x) => Some(*x),
-                _ => None,
-            })
-    };
-    (get("_sum_1d"), get("_count"))
 }
 
 fn send(store: &Store, seq: u64, end: i64) -> tilefold::Result<tilefold::IngestReport> {
@@ -153,7 +99,7 @@ fn verify(dir: &std::path::Path, acked: &[u64], end: i64, what: &str) {
     for k in ["a", "b", "c"] {
         for t in [end + 1, end - 5 * HOUR, end - DAY + 2 * HOUR] {
             assert_eq!(
-                fetched(&store, k, t),
+                fetch_key(&store, k, t),
                 naive(&events, k, t),
                 "{what}: {k} at {t}"
             );
@@ -168,10 +114,7 @@ fn verify(dir: &std::path::Path, acked: &[u64], end: i64, what: &str) {
 
 #[test]
 fn every_fault_point_of_ingest_and_sealing_keeps_acknowledged_batches() {
-    let end = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let end = now();
     // Count the mutating operations of a clean run.
     let dir = TempDir::new("count");
     let counter = FaultInjector::new(None, Fault::Error);

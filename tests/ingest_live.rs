@@ -4,7 +4,6 @@
 //! (R-WIN-3: a window of W at T holds events with floor(T − W, tailHop(W)) ≤ ts < T).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -13,24 +12,10 @@ use serde_json::json;
 use tilefold::query::config::Config;
 use tilefold::{ConfigSet, Error, IngestRequest, Options, Rows, Store, Value};
 
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("tilefold-live-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "support/live.rs"]
+#[allow(dead_code, reason = "shared with tests that use more of it")]
+mod live;
+use live::{now, TempDir, DAY, HOUR};
 
 /// `t.live.v1`: per key `k`, SUM(v) over 1 day and COUNT(v) unbounded, from table `data.ev`
 /// and topic `ev`.
@@ -47,13 +32,6 @@ fn configs() -> ConfigSet {
     set.insert(Config::from_json_str(group_by, None).unwrap());
     set.insert(Config::from_json_str(&join, None).unwrap());
     set
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 /// The values a fetch at `t` must give for key `k` over `events` (k, v, ts): R-WIN-3 with
