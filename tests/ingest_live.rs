@@ -460,3 +460,44 @@ fn backfill_sees_live_rows_as_fetch_does() {
         assert_eq!(fetched(&store, k, *t).0, expected);
     }
 }
+
+/// A GroupBy selecting every column (no `selects`) stores the partition column too: live rows
+/// without it get the day of their `ts`, and live rows sealed before the table's first load are
+/// rewritten to the table's columns.
+#[test]
+fn live_rows_without_the_partition_column_fit_a_select_all_group_by() {
+    let dir = TempDir::new("selectall");
+    let end = now();
+    let today = end.div_euclid(DAY) * DAY;
+    let group_by = r#"{"metaData": {"name": "t.all.v1"}, "keyColumns": ["k"],
+        "sources": [{"events": {"table": "data.ev", "topic": "ev", "query": {"timeColumn": "ts"}}}],
+        "aggregations": [{"inputColumn": "v", "operation": 7, "argMap": {}, "windows": [{"length": 1, "timeUnit": 1}]},
+                         {"inputColumn": "v", "operation": 6, "argMap": {}}]}"#;
+    let mut set = ConfigSet::new();
+    set.insert(Config::from_json_str(group_by, None).unwrap());
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&set).unwrap();
+    let arrow = |events: &[(String, i64, i64)]| {
+        let (_, batch) = table_batch(events);
+        batch.project(&[0, 1, 2]).unwrap() // k, v, ts: no ds
+    };
+    let live = vec![("a".to_owned(), 1, today + 1)];
+    store.ingest("ev", arrow(&live)).unwrap();
+    store.compact().unwrap();
+    let table = vec![("a".to_owned(), 10, today - HOUR)];
+    let (schema, batch) = table_batch(&table);
+    store.load_batches("data.ev", &schema, &[batch]).unwrap();
+    let later = vec![("a".to_owned(), 100, today + 2)];
+    store.ingest("ev", arrow(&later)).unwrap();
+    let counted: Vec<_> = table.iter().chain(&live).chain(&later).cloned().collect();
+    let keys = BTreeMap::from([("k".to_owned(), Value::String("a".into()))]);
+    let features = store.fetch_group_by("t.all.v1", &keys, Some(end)).unwrap();
+    let (sum, count) = naive(&counted, "a", end);
+    let expected: Vec<(String, Value)> = [("v_sum_1d", sum), ("v_count", count)]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n.to_owned(), Value::Long(v))))
+        .collect();
+    assert_eq!(features.values, expected);
+    store.compact().unwrap();
+    store.check().unwrap();
+}

@@ -14,15 +14,16 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{cast, concat_batches, filter_record_batch};
-use arrow::datatypes::{DataType as ArrowType, Int64Type, Schema, SchemaRef};
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::datatypes::{Int64Type, Schema, SchemaRef};
 use crossbeam_channel::{Receiver, Sender};
 
 use tilefold_ingest::{sort_by_key_and_ts, IngestError, Role, RowCounts, SourceRows};
 use tilefold_query::config::GroupBy;
 use tilefold_query::source_query::TIME_COLUMN;
 
+use super::conform::{conform, partition_column};
 use super::head::{encode_entry, Head};
 use super::topic::{stream_source, topic_name};
 use super::{Inner, State, Store};
@@ -507,7 +508,8 @@ fn prepare(
             .or_else(|| state.heads.get(name).and_then(|h| h.schema()))
             .or_else(|| state.bound.get(name).map(|b| b.schema()));
         let rows = match &established {
-            Some(schema) => conform(topic, name, rows, schema)?,
+            Some(schema) => conform(&rows, schema, &partition_column(group_by))
+                .map_err(|reason| topic_error(topic, format!("group-by {name}: {reason}")))?,
             None => {
                 // The GroupBy's first rows fix its schema: they must bind its aggregations and
                 // keys, or the store could not open them again.
@@ -588,64 +590,6 @@ fn prepare(
         p.watermark = p.watermark.max(newest);
     }
     Ok(report)
-}
-
-/// `rows` with the column types of `schema`, the GroupBy's stored rows. Only lossless widening
-/// (integers to wider integers or to doubles, floats to doubles) is done; any other difference
-/// is an error naming the column.
-fn conform(
-    topic: &str,
-    group_by: &str,
-    rows: RecordBatch,
-    schema: &SchemaRef,
-) -> Result<RecordBatch> {
-    if rows.schema().fields() == schema.fields() {
-        return Ok(rows);
-    }
-    let mut columns = Vec::with_capacity(schema.fields().len());
-    for field in schema.fields() {
-        let column = rows.column_by_name(field.name()).ok_or_else(|| {
-            topic_error(
-                topic,
-                format!("group-by {group_by}: no column {}", field.name()),
-            )
-        })?;
-        let (from, to) = (column.data_type(), field.data_type());
-        if from == to || from == &ArrowType::Null {
-            columns.push(if from == to {
-                column.clone()
-            } else {
-                arrow::array::new_null_array(to, column.len())
-            });
-            continue;
-        }
-        if !widens(from, to) {
-            return Err(topic_error(
-                topic,
-                format!(
-                    "group-by {group_by}: column {} is {from} here but {to} in rows already stored",
-                    field.name()
-                ),
-            ));
-        }
-        columns.push(cast(column, to).map_err(|e| topic_error(topic, e.to_string()))?);
-    }
-    RecordBatch::try_new(schema.clone(), columns).map_err(|e| topic_error(topic, e.to_string()))
-}
-
-fn widens(from: &ArrowType, to: &ArrowType) -> bool {
-    use ArrowType::*;
-    matches!(
-        (from, to),
-        (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32, Int64)
-            | (Int8 | Int16 | UInt8 | UInt16, Int32)
-            | (Int8 | UInt8, Int16)
-            | (
-                Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32 | Int64,
-                Float64
-            )
-            | (Float32, Float64)
-    )
 }
 
 /// Decodes JSON rows against the topic's schema: the raw schema of the table its streaming

@@ -12,6 +12,7 @@ mod backfill;
 mod bound;
 mod catalog;
 mod check;
+mod conform;
 mod fetch;
 mod head;
 mod ingest;

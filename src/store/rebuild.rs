@@ -210,10 +210,11 @@ impl<'a> Work<'a> {
             self.entries.insert(name, None);
             return Ok(());
         }
-        let opened = segments
+        let mut opened = segments
             .iter()
             .map(|s| Segment::open(&self.store.inner.dir.join(&s.file)))
             .collect::<Result<Vec<_>, _>>()?;
+        self.conform_streams(group_by, &mut segments, &mut opened)?;
         check_schemas(group_by, &segments, &opened)?;
         let mut entry = GroupByEntry {
             stream_source: super::topic::stream_source(group_by).map(|(i, _)| i),
@@ -260,6 +261,42 @@ impl<'a> Work<'a> {
                 ..entry
             }),
         );
+        Ok(())
+    }
+
+    /// Rewrites sealed live rows whose schema differs from the loaded tables' rows (live rows
+    /// sealed before the table was loaded) to that schema, so every segment has one schema.
+    fn conform_streams(
+        &mut self,
+        group_by: &GroupBy,
+        segments: &mut [SegmentEntry],
+        opened: &mut [Segment],
+    ) -> Result<()> {
+        let Some(table) = segments.iter().position(|s| !s.stream) else {
+            return Ok(());
+        };
+        let schema = opened[table].batch().schema();
+        let partition = super::conform::partition_column(group_by);
+        for i in 0..segments.len() {
+            if !segments[i].stream || opened[i].batch().schema().fields() == schema.fields() {
+                continue;
+            }
+            let rows = super::conform::conform(opened[i].batch(), &schema, &partition).map_err(
+                |reason| {
+                    Error::Config(ConfigError::Invalid {
+                        config: group_by.name().to_owned(),
+                        field: format!("sources[{}]", segments[i].source),
+                        reason: format!("live rows sealed before this load: {reason}"),
+                    })
+                },
+            )?;
+            let (relative, absolute) = self.new_file("group_bys", group_by.name());
+            self.write(&absolute, &rows)?;
+            self.obsolete
+                .push(self.store.inner.dir.join(&segments[i].file));
+            segments[i].file = relative;
+            opened[i] = Segment::open(&absolute)?;
+        }
         Ok(())
     }
 
