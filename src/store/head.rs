@@ -26,10 +26,13 @@ use tilefold_storage::StorageError;
 use super::bound::key_rows;
 use crate::{Error, Result};
 
+/// Runs merged at once.
+const MERGE_RUNS: usize = 4;
+
 /// One GroupBy's unsealed rows. Immutable: a commit makes a new head ([`Head::with`]).
 #[derive(Debug, Clone)]
 pub struct Head {
-    /// Sorted by (key, ts); sizes decrease, each at most half the one before.
+    /// Sorted by (key, ts), oldest first; sizes (roughly) decrease.
     runs: Vec<RecordBatch>,
     rows: usize,
     min_ts: i64,
@@ -57,15 +60,16 @@ impl Head {
         let added = rows.num_rows();
         let mut runs = self.runs.clone();
         runs.push(rows);
-        // Merge while the newest run is at least half the size of the one before it.
-        while runs.len() >= 2 {
+        // Tiered merging: four runs of about the same size become one, so each row is copied
+        // about log4(rows / batch) times and a read searches a few runs per tier.
+        while runs.len() >= MERGE_RUNS {
             let n = runs.len();
-            if runs[n - 1].num_rows() * 2 < runs[n - 2].num_rows() {
+            if runs[n - MERGE_RUNS].num_rows() > 2 * runs[n - 1].num_rows() {
                 break;
             }
-            let newer = runs.pop().unwrap_or_else(|| unreachable!());
-            let older = runs.pop().unwrap_or_else(|| unreachable!());
-            runs.push(merge(&older, &newer)?);
+            let merged = merge_runs(&runs[n - MERGE_RUNS..])?;
+            runs.truncate(n - MERGE_RUNS);
+            runs.push(merged);
         }
         Ok(Head {
             rows: self.rows + added,
@@ -103,23 +107,23 @@ impl Head {
 
     /// Every row in one batch sorted by (key, ts).
     pub fn merged(&self) -> Result<Option<RecordBatch>> {
-        let Some(first) = self.runs.first() else {
+        if self.runs.is_empty() {
             return Ok(None);
-        };
-        if self.runs.len() == 1 {
-            return Ok(Some(first.clone()));
         }
-        let mut merged = first.clone();
-        for run in &self.runs[1..] {
-            merged = merge(&merged, run)?;
-        }
-        Ok(Some(merged))
+        Ok(Some(merge_runs(&self.runs)?))
     }
 }
 
-/// Merges two runs sorted by (key, ts) in one linear pass; on ties the older row comes first.
-fn merge(older: &RecordBatch, newer: &RecordBatch) -> Result<RecordBatch> {
-    let all = concat_batches(&older.schema(), [older, newer]).map_err(internal)?;
+/// Merges runs sorted by (key, ts), oldest first, into one in a single pass; on ties the older
+/// row comes first.
+pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
+    let Some(first) = runs.first() else {
+        return Err(Error::Request("merging no head rows".into()));
+    };
+    if runs.len() == 1 {
+        return Ok(first.clone());
+    }
+    let all = concat_batches(&first.schema(), runs).map_err(internal)?;
     let (Some(keys), Some(ts)) = (
         all.column_by_name(KEY_COLUMN)
             .and_then(|c| c.as_binary_opt::<i32>()),
@@ -128,21 +132,35 @@ fn merge(older: &RecordBatch, newer: &RecordBatch) -> Result<RecordBatch> {
     ) else {
         return sort_by_key_and_ts(&all).map_err(internal);
     };
-    let (n, m) = (older.num_rows(), newer.num_rows());
-    let (mut i, mut j) = (0, n);
-    let mut order = Vec::with_capacity(n + m);
-    while i < n && j < n + m {
-        let newer_first = (keys.value(j), ts.value(j)) < (keys.value(i), ts.value(i));
-        if newer_first {
-            order.push(j as u32);
-            j += 1;
-        } else {
-            order.push(i as u32);
-            i += 1;
-        }
+    // (next row, end) of each run in `all`.
+    let mut cursors: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+    let mut at = 0;
+    for run in runs {
+        cursors.push((at, at + run.num_rows()));
+        at += run.num_rows();
     }
-    order.extend((i..n).map(|r| r as u32));
-    order.extend((j..n + m).map(|r| r as u32));
+    let mut order = Vec::with_capacity(all.num_rows());
+    loop {
+        let mut best: Option<usize> = None;
+        for (c, &(next, end)) in cursors.iter().enumerate() {
+            if next == end {
+                continue;
+            }
+            let smaller = match best {
+                None => true,
+                Some(b) => {
+                    let other = cursors[b].0;
+                    (keys.value(next), ts.value(next)) < (keys.value(other), ts.value(other))
+                }
+            };
+            if smaller {
+                best = Some(c);
+            }
+        }
+        let Some(b) = best else { break };
+        order.push(cursors[b].0 as u32);
+        cursors[b].0 += 1;
+    }
     take_record_batch(&all, &UInt32Array::from(order)).map_err(internal)
 }
 
@@ -274,7 +292,7 @@ mod tests {
             });
         }
         let head = head.unwrap();
-        assert!(head.runs.len() < 8, "{} runs", head.runs.len());
+        assert!(head.runs.len() < 12, "{} runs", head.runs.len());
         assert_eq!(head.rows(), all.len());
         // A stable sort by (key, ts) keeps insertion order on ties: older batches first.
         all.sort_by_key(|r| (r.0, r.1));

@@ -15,16 +15,16 @@ use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Int64Type, Schema, SchemaRef};
 use crossbeam_channel::{Receiver, Sender};
 
-use tilefold_ingest::{sort_by_key_and_ts, IngestError, Role, RowCounts, SourceRows};
+use tilefold_ingest::{IngestError, Role, RowCounts, SourceRows};
 use tilefold_query::config::GroupBy;
 use tilefold_query::source_query::TIME_COLUMN;
 
 use super::conform::{conform, partition_column};
-use super::head::{encode_entry, Head};
+use super::head::{encode_entry, merge_runs, Head};
 use super::topic::{stream_source, topic_name};
 use super::{Inner, State, Store};
 use crate::{Error, Result};
@@ -376,12 +376,9 @@ fn commit(
 ) -> Result<bool> {
     let mut rows: Vec<(String, RecordBatch)> = Vec::new();
     for (name, p) in pending {
-        let all = concat_batches(&p.schema, &p.batches)
-            .map_err(|e| Error::Request(format!("group-by {name}: {e}")))?;
-        if all.num_rows() > 0 {
-            let sorted = sort_by_key_and_ts(&all)
-                .map_err(|e| Error::Request(format!("group-by {name}: {e}")))?;
-            rows.push((name, sorted));
+        // Each request's rows are sorted already: one merge pass.
+        if !p.batches.is_empty() {
+            rows.push((name, merge_runs(&p.batches)?));
         }
     }
     if rows.is_empty() && producers.is_empty() {
