@@ -5,8 +5,10 @@
 //! The crates below this facade are the architecture: `tilefold-ingest` feeds rows in,
 //! `tilefold-query` holds the semantics, `tilefold-storage` keeps bytes on disk.
 //!
-//! One directory is one store: register configs, load tables, then fetch features (online) or
-//! backfill a join (training data); both use the same evaluator.
+//! One directory is one store: register configs, load tables or stream events into topics, then
+//! fetch features (online) or backfill a join (training data); both use the same evaluator.
+//! A live ingest is durable and visible to the next fetch when it returns (see [`Store::ingest`],
+//! [`Store::send`] for many requests in flight, [`Store::compact`], [`Store::check`]).
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -31,6 +33,15 @@
 //!     .map(|batch| batch.map(|b| b.num_rows()))
 //!     .sum::<tilefold::Result<usize>>()?;
 //! assert_eq!(rows, 2000);
+//!
+//! // A purchase streamed now is in the very next fetch (the GroupBy reads events/purchases).
+//! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+//! let now = now.as_millis() as i64;
+//! let purchase = serde_json::json!({"user_id": "u7", "merchant": "m1", "purchase_price": 20.0,
+//!                                   "merchant_fee_percent": 5.0, "ts": now - 60_000});
+//! store.ingest_json("events/purchases", vec![purchase])?;
+//! let features = store.fetch_group_by("shop.purchases.v1", &keys, Some(now))?;
+//! assert_eq!(features.get("price_count_3d"), Some(&Value::Long(1)));
 //! # drop(store);
 //! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok(())
