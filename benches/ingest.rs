@@ -41,28 +41,16 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray}
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use tilefold::{load_path, IngestRequest, Options, Rows, Store, Value};
 
-const DAY: i64 = 86_400_000;
-const USERS: u64 = 100_000;
+#[path = "support/shop.rs"]
+mod shop;
+use shop::{ds, load_shop, Rng, DAY, USERS};
+
 const TOPIC: &str = "events/purchases";
 const GROUP_BY: &str = "shop.purchases.v1";
 const COUNT: &str = "price_count_30d";
 const JOIN: &str = "shop/checkout.v1";
 /// GroupBys of the sample configs reading the topic (each event becomes a head row in each).
 const READERS: usize = 3;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn now_millis() -> i64 {
     SystemTime::now()
@@ -457,10 +445,6 @@ fn throughput(rows: &mut Vec<Row>, section: &'static str, fresh: bool) {
     }
 }
 
-fn ds(ts: i64) -> String {
-    tilefold::query::window::day_name(ts.div_euclid(DAY))
-}
-
 /// A store like benches/fetch.rs's, ending at `end`: `events` purchases over 30 days, a tenth as
 /// many returns, and the users snapshots of the last two days. Built once per (size, day).
 fn template(events: usize, end: i64) -> PathBuf {
@@ -474,93 +458,7 @@ fn template(events: usize, end: i64) -> PathBuf {
     let store = Store::open_with_options(&dir, options()).expect("create the template store");
     store.apply(&configs()).expect("apply");
     let started = Instant::now();
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, true),
-        Field::new("merchant", DataType::Utf8, true),
-        Field::new("purchase_price", DataType::Float64, true),
-        Field::new("merchant_fee_percent", DataType::Float64, true),
-        Field::new("ts", DataType::Int64, true),
-        Field::new("ds", DataType::Utf8, true),
-    ]));
-    let mut batches = Vec::new();
-    let mut left = events;
-    while left > 0 {
-        let n = left.min(1_000_000);
-        left -= n;
-        let ts: Vec<i64> = (0..n)
-            .map(|_| end - 1 - rng.below(30 * DAY as u64) as i64)
-            .collect();
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                (0..n).map(|_| format!("u{}", rng.below(USERS))),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                (0..n).map(|_| format!("m{}", rng.below(50))),
-            )),
-            Arc::new(Float64Array::from_iter_values(
-                (0..n).map(|_| (rng.below(20_000) as f64) / 100.0),
-            )),
-            Arc::new(Float64Array::from_iter_values(
-                (0..n).map(|_| rng.below(10) as f64),
-            )),
-            Arc::new(Int64Array::from(ts.clone())),
-            Arc::new(StringArray::from_iter_values(ts.iter().map(|&t| ds(t)))),
-        ];
-        batches.push(RecordBatch::try_new(schema.clone(), columns).expect("purchases batch"));
-    }
-    store
-        .load_batches("data.purchases", &schema, &batches)
-        .expect("load purchases");
-    let n = events / 10;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, true),
-        Field::new("refund_amount", DataType::Float64, true),
-        Field::new("ts", DataType::Int64, true),
-        Field::new("ds", DataType::Utf8, true),
-    ]));
-    let ts: Vec<i64> = (0..n)
-        .map(|_| end - 1 - rng.below(30 * DAY as u64) as i64)
-        .collect();
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            (0..n).map(|_| format!("u{}", rng.below(USERS))),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            (0..n).map(|_| (rng.below(5_000) as f64) / 100.0),
-        )),
-        Arc::new(Int64Array::from(ts.clone())),
-        Arc::new(StringArray::from_iter_values(ts.iter().map(|&t| ds(t)))),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), columns).expect("returns batch");
-    store
-        .load_batches("data.returns", &schema, &[batch])
-        .expect("load returns");
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, true),
-        Field::new("account_age_days", DataType::Int64, true),
-        Field::new("country", DataType::Utf8, true),
-        Field::new("ds", DataType::Utf8, true),
-    ]));
-    let mut batches = Vec::new();
-    for day in [end - 2 * DAY, end - DAY] {
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                (0..USERS).map(|u| format!("u{u}")),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                (0..USERS).map(|u| (u % 900) as i64),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                (0..USERS).map(|u| ["DE", "IN", "US"][u as usize % 3]),
-            )),
-            Arc::new(StringArray::from_iter_values((0..USERS).map(|_| ds(day)))),
-        ];
-        batches.push(RecordBatch::try_new(schema.clone(), columns).expect("users batch"));
-    }
-    store
-        .load_batches("data.users", &schema, &batches)
-        .expect("load users");
+    load_shop(&store, events, end);
     drop(store);
     std::fs::write(dir.join("READY"), b"").expect("mark the template ready");
     eprintln!(
