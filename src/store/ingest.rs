@@ -355,9 +355,15 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
             seal
         }
         Err(err) => {
+            // A failed commit latched the store; anything else failed before writing.
+            let latched = store.live().failed.clone();
             let message = err.to_string();
             for (reply, _) in accepted {
-                replies.push((reply, Err(Error::Latched(message.clone()))));
+                let err = match &latched {
+                    Some(reason) => Error::Latched(reason.clone()),
+                    None => Error::Request(message.clone()),
+                };
+                replies.push((reply, Err(err)));
             }
             false
         }

@@ -274,8 +274,22 @@ impl Store {
     }
 
     /// Installs the state of a new commit: `entries` replace the GroupBys' catalog entries,
-    /// `heads` (when given) the unsealed rows and the head entries holding them.
+    /// `heads` (when given) the unsealed rows and the head entries holding them. A commit that
+    /// cannot be published (its segments do not open) latches the store: what is durable would
+    /// not be what reads see; reopening recovers it.
     fn publish(
+        &self,
+        group_bys: BTreeMap<String, GroupBy>,
+        joins: BTreeMap<String, Join>,
+        tables: BTreeMap<String, TableEntry>,
+        entries: BTreeMap<String, Option<GroupByEntry>>,
+        heads: Option<Heads>,
+    ) -> Result<()> {
+        self.install(group_bys, joins, tables, entries, heads)
+            .inspect_err(|err| self.live().latch(err))
+    }
+
+    fn install(
         &self,
         group_bys: BTreeMap<String, GroupBy>,
         joins: BTreeMap<String, Join>,
