@@ -248,7 +248,7 @@ impl<'a> Work<'a> {
         if !events.is_empty() && !group_by.aggregations().is_empty() {
             let evaluator = GroupByEvaluator::new(group_by, &events[0].schema())?;
             if let Some(aggregator) = evaluator.aggregator() {
-                write_tiles(self.txn, &name, aggregator, &events, kept)?;
+                write_tiles(self.txn, &name, aggregator, &events, kept, TileWrite::Put)?;
             }
         }
         self.entries.insert(
@@ -341,15 +341,25 @@ struct TileChunk {
 /// Tiles per chunk sent to the writer.
 const CHUNK_TILES: usize = 16 * 1024;
 
+/// How folded tiles reach the stored ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TileWrite {
+    /// Replace (the GroupBy's tiles were cleared).
+    Put,
+    /// Merge into the stored tile of the same (key, level, start), if any.
+    Merge,
+}
+
 /// Folds `events` into tiles on one thread while this one writes them (2 cores: folding and
-/// redb inserts overlap). Keys arrive in order, so inserts are sorted.
-fn write_tiles(
+/// redb writes overlap). Keys arrive in order, so writes are sorted. Returns the tiles written.
+pub(super) fn write_tiles(
     txn: &mut WriteTxn,
     group_by: &str,
     aggregator: &tilefold_query::aggregate::RowAggregator,
     events: &[RecordBatch],
     kept: [i64; 5],
-) -> Result<()> {
+    how: TileWrite,
+) -> Result<usize> {
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<TileChunk>(4);
         let folder = scope.spawn(move || -> Result<()> {
@@ -380,14 +390,26 @@ fn write_tiles(
             Ok(())
         });
         let mut written = Ok(());
+        let mut count = 0;
         for chunk in receiver {
             let b = &chunk.bytes;
-            written = txn.put_tiles(
-                group_by,
-                chunk.tiles.iter().map(|&(k, kl, level, start, v, vl)| {
-                    (&b[k..k + kl], level, start, &b[v..v + vl])
+            let tiles = chunk
+                .tiles
+                .iter()
+                .map(|&(k, kl, level, start, v, vl)| (&b[k..k + kl], level, start, &b[v..v + vl]));
+            count += chunk.tiles.len();
+            written = match how {
+                TileWrite::Put => txn.put_tiles(group_by, tiles),
+                TileWrite::Merge => txn.merge_tiles(group_by, tiles, |stored, new, out| {
+                    let mut acc = aggregator.decode(stored).map_err(|e| e.to_string())?;
+                    let new = aggregator.decode(new).map_err(|e| e.to_string())?;
+                    aggregator
+                        .merge(&mut acc, &new)
+                        .map_err(|e| e.to_string())?;
+                    aggregator.encode(&acc, out);
+                    Ok(())
                 }),
-            );
+            };
             if written.is_err() {
                 break;
             }
@@ -396,7 +418,8 @@ fn write_tiles(
             .join()
             .unwrap_or_else(|_| Err(Error::Request("tile folding panicked".into())));
         written?;
-        folded
+        folded?;
+        Ok(count)
     })
 }
 

@@ -6,14 +6,12 @@
 //! removes the head entries. A crash before the commit leaves the head as it was (the new
 //! segment files are unreferenced and removed at the next open); after it, the head is empty.
 
-use arrow::array::RecordBatch;
 use std::collections::BTreeMap;
 
-use tilefold_ingest::{fold_tiles, kept_from};
-use tilefold_query::aggregate::RowAggregator;
+use tilefold_ingest::kept_from;
 
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
-use super::rebuild::{counted_rows, ts_range, Work};
+use super::rebuild::{counted_rows, ts_range, write_tiles, TileWrite, Work};
 use super::Store;
 use crate::Result;
 
@@ -82,7 +80,14 @@ impl Store {
                 ..stream
             });
             if let Some(aggregator) = bound.evaluator.aggregator() {
-                report.tiles += merge_tiles(work.txn(), name, aggregator, &rows, entry.kept_from)?;
+                report.tiles += write_tiles(
+                    work.txn(),
+                    name,
+                    aggregator,
+                    std::slice::from_ref(&rows),
+                    entry.kept_from,
+                    TileWrite::Merge,
+                )?;
             }
             report.group_bys.insert(name.clone(), rows.num_rows());
             work.entries.insert(name.clone(), Some(entry));
@@ -100,54 +105,4 @@ impl Store {
         self.remove_files(&obsolete);
         Ok(report)
     }
-}
-
-/// Folds `rows` into tiles at the levels kept and merges them into the stored tiles.
-fn merge_tiles(
-    txn: &mut tilefold_storage::WriteTxn,
-    group_by: &str,
-    aggregator: &RowAggregator,
-    rows: &RecordBatch,
-    kept: [i64; 5],
-) -> Result<usize> {
-    let mut bytes = Vec::new();
-    let mut tiles: Vec<(usize, usize, u8, i64, usize, usize)> = Vec::new();
-    fold_tiles(
-        aggregator,
-        std::slice::from_ref(rows),
-        kept,
-        |key, level, start, irs| -> Result<()> {
-            let key_at = bytes.len();
-            bytes.extend_from_slice(key);
-            let value_at = bytes.len();
-            aggregator.encode(irs, &mut bytes);
-            tiles.push((
-                key_at,
-                key.len(),
-                level as u8,
-                start,
-                value_at,
-                bytes.len() - value_at,
-            ));
-            Ok(())
-        },
-    )?;
-    let count = tiles.len();
-    let b = &bytes;
-    txn.merge_tiles(
-        group_by,
-        tiles
-            .iter()
-            .map(|&(k, kl, level, start, v, vl)| (&b[k..k + kl], level, start, &b[v..v + vl])),
-        |stored, new, out| {
-            let mut acc = aggregator.decode(stored).map_err(|e| e.to_string())?;
-            let new = aggregator.decode(new).map_err(|e| e.to_string())?;
-            aggregator
-                .merge(&mut acc, &new)
-                .map_err(|e| e.to_string())?;
-            aggregator.encode(&acc, out);
-            Ok(())
-        },
-    )?;
-    Ok(count)
 }
