@@ -36,7 +36,19 @@ fn second_acquire_in_this_process_is_locked_until_the_first_is_dropped() {
         "{message}"
     );
     drop(first);
-    let again = StoreLock::acquire(dir.path()).unwrap();
+    // Another test of this binary may be spawning a child right now: between fork and exec the
+    // child shares the LOCK's open file description (flock locks belong to it), so the lock can
+    // outlive `first` by that instant. Retry briefly.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let again = loop {
+        match StoreLock::acquire(dir.path()) {
+            Ok(lock) => break lock,
+            Err(StorageError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(err) => panic!("reacquiring after drop: {err}"),
+        }
+    };
     assert_eq!(
         std::fs::read_to_string(again.path()).unwrap(),
         std::process::id().to_string()
