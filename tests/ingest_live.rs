@@ -501,3 +501,28 @@ fn live_rows_without_the_partition_column_fit_a_select_all_group_by() {
     store.compact().unwrap();
     store.check().unwrap();
 }
+
+/// Dropping the last handle waits for the writer (and a seal it started after an ack) to
+/// finish: the store is closed and unlocked when the drop returns, so it reopens at once.
+#[test]
+fn a_dropped_store_reopens_at_once_even_with_a_seal_under_way() {
+    let dir = TempDir::new("dropreopen");
+    let end = now();
+    let events = sample(300, end);
+    let options = || Options {
+        seal_rows: 50,
+        ..Options::default()
+    };
+    {
+        let store = Store::open_with_options(&dir.0, options()).unwrap();
+        store.apply(&configs()).unwrap();
+    }
+    for chunk in events.chunks(60) {
+        let store = Store::open_with_options(&dir.0, options()).unwrap();
+        // 60 rows pass the threshold: the writer seals right after acknowledging.
+        store.ingest_json("ev", rows(chunk)).unwrap();
+    }
+    let store = Store::open(&dir.0).unwrap();
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+}

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -126,8 +126,9 @@ impl Store {
     pub fn send(&self, request: IngestRequest) -> Result<Pending> {
         self.live().check()?;
         let (reply, acknowledged) = crossbeam_channel::bounded(1);
-        self.inner
-            .queue
+        self.writer
+            .as_ref()
+            .ok_or_else(stopped)?
             .send(Job::Ingest(request, reply))
             .map_err(|_| stopped())?;
         Ok(Pending { acknowledged })
@@ -206,24 +207,25 @@ enum Job {
     Ingest(IngestRequest, Reply),
 }
 
-/// The channel to the writer thread; dropping it stops the thread and waits for it.
+/// The writer thread and its channel. Dropping it closes the channel, and waits for the thread
+/// to finish the requests it has (and a seal under way) and stop.
 #[derive(Debug)]
-pub(super) struct Queue {
+pub(super) struct Writer {
     sender: Option<Sender<Job>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Option<JoinHandle<()>>,
 }
 
-impl Queue {
-    pub fn start(inner: Weak<Inner>) -> Queue {
+impl Writer {
+    pub fn start(inner: Arc<Inner>) -> Result<Writer> {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("tilefold-writer".into())
             .spawn(move || run(inner, receiver))
-            .ok();
-        Queue {
+            .map_err(|e| Error::Request(format!("starting the writer thread: {e}")))?;
+        Ok(Writer {
             sender: Some(sender),
-            thread: Mutex::new(thread),
-        }
+            thread: Some(thread),
+        })
     }
 
     fn send(&self, job: Job) -> std::result::Result<(), ()> {
@@ -234,17 +236,11 @@ impl Queue {
     }
 }
 
-impl Drop for Queue {
+impl Drop for Writer {
     fn drop(&mut self) {
         self.sender = None;
-        let thread = match self.thread.get_mut() {
-            Ok(thread) => thread.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        if let Some(thread) = thread {
-            if thread.thread().id() != std::thread::current().id() {
-                let _ = thread.join();
-            }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -255,8 +251,12 @@ impl fmt::Debug for Job {
     }
 }
 
-/// The writer thread: one group commit per wake-up.
-fn run(inner: Weak<Inner>, receiver: Receiver<Job>) {
+/// The writer thread: one group commit per wake-up, then a seal when the head is due.
+fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
+    let store = Store {
+        inner,
+        writer: None,
+    };
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -265,24 +265,13 @@ fn run(inner: Weak<Inner>, receiver: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let Some(inner) = inner.upgrade() else {
-            return;
-        };
-        let store = Store { inner };
         let (replies, seal) = commit_group(&store, jobs);
-        // Drop the store before acknowledging: the last handle is always a caller's, so the
-        // store closes (and unlocks) on the caller's thread.
-        let weak = Arc::downgrade(&store.inner);
-        drop(store);
         for (reply, result) in replies {
             let _ = reply.send(result);
         }
         if seal {
-            if let Some(inner) = weak.upgrade() {
-                let store = Store { inner };
-                // A failed seal latches the store; the next request reports it.
-                let _ = store.compact();
-            }
+            // A failed seal commit latches the store; the next request reports it.
+            let _ = store.compact();
         }
     }
 }

@@ -74,6 +74,10 @@ impl Default for Options {
 #[derive(Clone, Debug)]
 pub struct Store {
     inner: Arc<Inner>,
+    /// The live writer thread; `None` in the writer's own handle. When the last handle of the
+    /// application goes, the thread finishes its work and stops, and the store closes (and
+    /// unlocks) before that drop returns.
+    writer: Option<Arc<ingest::Writer>>,
 }
 
 #[derive(Debug)]
@@ -87,8 +91,6 @@ struct Inner {
     writer: Mutex<()>,
     /// The live writer's own state: producers, the next head entry, the latch.
     live: Mutex<ingest::Live>,
-    /// Requests to the live writer thread.
-    queue: ingest::Queue,
     _lock: StoreLock,
 }
 
@@ -141,7 +143,7 @@ impl Store {
         // Files no commit references: left by an interrupted change.
         let referenced: HashSet<PathBuf> = referenced_files(&dir, &state);
         remove_unreferenced(fs.as_ref(), &dir.join("segments"), &referenced)?;
-        let inner = Arc::new_cyclic(|weak| Inner {
+        let inner = Arc::new(Inner {
             dir,
             db,
             fs,
@@ -149,10 +151,13 @@ impl Store {
             state: RwLock::new(Arc::new(state)),
             writer: Mutex::new(()),
             live: Mutex::new(live),
-            queue: ingest::Queue::start(weak.clone()),
             _lock: lock,
         });
-        Ok(Store { inner })
+        let writer = ingest::Writer::start(inner.clone())?;
+        Ok(Store {
+            inner,
+            writer: Some(Arc::new(writer)),
+        })
     }
 
     pub fn path(&self) -> &Path {
