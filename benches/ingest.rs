@@ -34,16 +34,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::RecordBatch;
 use tilefold::{load_path, IngestRequest, Options, Rows, Store, Value};
 
 #[path = "support/shop.rs"]
 mod shop;
-use shop::{ds, load_shop, Rng, DAY, USERS};
+use shop::{ds, load_shop, purchases, Rng, DAY, USERS};
 
 const TOPIC: &str = "events/purchases";
 const GROUP_BY: &str = "shop.purchases.v1";
@@ -123,41 +122,14 @@ fn options() -> Options {
     options
 }
 
-/// The topic's rows, shaped like `data.purchases`: the columns the sample GroupBys' selects and
-/// wheres read, and the partition column `ds` (GroupBys whose table is loaded keep it in their
-/// stored rows, so live rows must carry it too).
-fn event_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, true),
-        Field::new("merchant", DataType::Utf8, true),
-        Field::new("purchase_price", DataType::Float64, true),
-        Field::new("merchant_fee_percent", DataType::Float64, true),
-        Field::new("ts", DataType::Int64, true),
-        Field::new("ds", DataType::Utf8, true),
-    ]))
-}
-
-/// A batch of `users` (ids), `ts` within the minute before `now`.
-fn event_batch(schema: &SchemaRef, rng: &mut Rng, users: &[u64], now: i64) -> RecordBatch {
-    let n = users.len();
-    let ts: Vec<i64> = (0..n).map(|_| now - rng.below(60_000) as i64).collect();
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            users.iter().map(|u| format!("u{u}")),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            (0..n).map(|_| format!("m{}", rng.below(50))),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            (0..n).map(|_| (rng.below(20_000) as f64) / 100.0),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            (0..n).map(|_| rng.below(10) as f64),
-        )),
-        Arc::new(Int64Array::from(ts.clone())),
-        Arc::new(StringArray::from_iter_values(ts.iter().map(|&t| ds(t)))),
-    ];
-    RecordBatch::try_new(schema.clone(), columns).expect("event batch")
+/// A batch of the topic's rows, shaped like `data.purchases` (the columns the sample GroupBys'
+/// selects and wheres read, and `ds`): one for each of `users`, `ts` within the minute before
+/// `now`.
+fn event_batch(rng: &mut Rng, users: &[u64], now: i64) -> RecordBatch {
+    let ts: Vec<i64> = (0..users.len())
+        .map(|_| now - rng.below(60_000) as i64)
+        .collect();
+    purchases(rng, users, ts)
 }
 
 /// One producer's pre-built batches (built before the clock starts, cycled through), each with
@@ -169,7 +141,6 @@ struct Pool {
 
 impl Pool {
     fn new(producer: usize, producers: usize, batch: usize) -> Pool {
-        let schema = event_schema();
         let mut rng = Rng(0x5eed_0000_0000_0001 ^ ((producer as u64 + 1) << 32) ^ batch as u64);
         // ~320k rows or 4096 batches per producer, whichever is fewer batches.
         let count = (320_000 / batch).clamp(8, 4096);
@@ -182,7 +153,7 @@ impl Pool {
                     .collect();
                 let user = users[0];
                 let rows = users.iter().filter(|&&u| u == user).count() as i64;
-                (event_batch(&schema, &mut rng, &users, now), user, rows)
+                (event_batch(&mut rng, &users, now), user, rows)
             })
             .collect();
         Pool { batches }

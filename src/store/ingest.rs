@@ -26,7 +26,7 @@ use tilefold_query::source_query::TIME_COLUMN;
 use super::conform::{conform, partition_column};
 use super::head::{encode_entry, merge_runs, Head};
 use super::topic::{stream_source, topic_name};
-use super::{Inner, State, Store};
+use super::{Change, Inner, State, Store};
 use crate::{Error, Result};
 
 /// Requests the writer takes into one commit at most.
@@ -403,13 +403,13 @@ fn commit(
         }
     }
     let total: usize = heads.values().map(|h| h.rows()).sum();
-    store.publish(
-        state.group_bys.clone(),
-        state.joins.clone(),
-        state.tables.clone(),
-        BTreeMap::new(),
-        Some((heads, head_entries)),
-    )?;
+    store.publish(Change {
+        group_bys: state.group_bys.clone(),
+        joins: state.joins.clone(),
+        tables: state.tables.clone(),
+        entries: BTreeMap::new(),
+        heads: Some((heads, head_entries)),
+    })?;
     Ok(total >= store.inner.options.seal_rows)
 }
 

@@ -10,7 +10,7 @@ use tilefold_ingest::{read_parquet, split_partitions, IngestError, RowCounts};
 
 use super::catalog::FileEntry;
 use super::rebuild::{partition_column, reads_table, Work};
-use super::Store;
+use super::{Change, Store};
 use crate::{Error, Result};
 
 /// What a load did.
@@ -154,13 +154,13 @@ impl Store {
         let tables = work.tables.clone();
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
-        self.publish(
-            state.group_bys.clone(),
-            state.joins.clone(),
+        self.publish(Change {
+            group_bys: state.group_bys.clone(),
+            joins: state.joins.clone(),
             tables,
             entries,
-            None,
-        )?;
+            heads: None,
+        })?;
         self.remove_files(&obsolete);
         Ok(report)
     }

@@ -97,6 +97,17 @@ struct Inner {
 /// Unsealed rows per GroupBy, and the first and last head entry holding them.
 type Heads = (BTreeMap<String, Arc<Head>>, Option<(u64, u64)>);
 
+/// What one commit changed, for [`Store::publish`].
+pub(super) struct Change {
+    pub group_bys: BTreeMap<String, GroupBy>,
+    pub joins: BTreeMap<String, Join>,
+    pub tables: BTreeMap<String, TableEntry>,
+    /// New catalog entries of the GroupBys whose rows changed (`None`: none left).
+    pub entries: BTreeMap<String, Option<GroupByEntry>>,
+    /// New unsealed rows and head entries; `None` keeps the current ones.
+    pub heads: Option<Heads>,
+}
+
 /// One committed state: configs, catalog, bound GroupBys and the read transaction of that commit.
 #[derive(Debug)]
 struct State {
@@ -231,7 +242,13 @@ impl Store {
         }
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
-        self.publish(group_bys, joins, state.tables.clone(), entries, None)?;
+        self.publish(Change {
+            group_bys,
+            joins,
+            tables: state.tables.clone(),
+            entries,
+            heads: None,
+        })?;
         self.remove_files(&obsolete);
         Ok(())
     }
@@ -282,26 +299,19 @@ impl Store {
     /// `heads` (when given) the unsealed rows and the head entries holding them. A commit that
     /// cannot be published (its segments do not open) latches the store: what is durable would
     /// not be what reads see; reopening recovers it.
-    fn publish(
-        &self,
-        group_bys: BTreeMap<String, GroupBy>,
-        joins: BTreeMap<String, Join>,
-        tables: BTreeMap<String, TableEntry>,
-        entries: BTreeMap<String, Option<GroupByEntry>>,
-        heads: Option<Heads>,
-    ) -> Result<()> {
-        self.install(group_bys, joins, tables, entries, heads)
+    fn publish(&self, change: Change) -> Result<()> {
+        self.install(change)
             .inspect_err(|err| self.live().latch(err))
     }
 
-    fn install(
-        &self,
-        group_bys: BTreeMap<String, GroupBy>,
-        joins: BTreeMap<String, Join>,
-        tables: BTreeMap<String, TableEntry>,
-        entries: BTreeMap<String, Option<GroupByEntry>>,
-        heads: Option<Heads>,
-    ) -> Result<()> {
+    fn install(&self, change: Change) -> Result<()> {
+        let Change {
+            group_bys,
+            joins,
+            tables,
+            entries,
+            heads,
+        } = change;
         let old = self.state();
         let (heads, head_entries) = heads.unwrap_or_else(|| (old.heads.clone(), old.head_entries));
         let mut bound = old.bound.clone();

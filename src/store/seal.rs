@@ -12,7 +12,7 @@ use tilefold_ingest::kept_from;
 
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::rebuild::{counted_rows, ts_range, write_tiles, TileWrite, Work};
-use super::Store;
+use super::{Change, Store};
 use crate::Result;
 
 /// What a seal did.
@@ -95,13 +95,13 @@ impl Store {
         work.txn().remove_head(first..=last)?;
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
-        self.publish(
-            state.group_bys.clone(),
-            state.joins.clone(),
-            state.tables.clone(),
+        self.publish(Change {
+            group_bys: state.group_bys.clone(),
+            joins: state.joins.clone(),
+            tables: state.tables.clone(),
             entries,
-            Some((BTreeMap::new(), None)),
-        )?;
+            heads: Some((BTreeMap::new(), None)),
+        })?;
         self.remove_files(&obsolete);
         Ok(report)
     }
