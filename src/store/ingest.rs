@@ -145,6 +145,9 @@ impl Store {
     }
 }
 
+/// What a bound source query depends on: the source and the GroupBy's key columns.
+type BoundFrom = (tilefold_query::config::Source, Vec<String>);
+
 /// An ingest sent to the writer and not yet acknowledged.
 #[derive(Debug)]
 #[must_use = "an ingest is durable only once `wait` returns Ok"]
@@ -170,8 +173,9 @@ pub(super) struct Live {
     pub next_head: u64,
     /// Why the store stopped accepting changes.
     failed: Option<String>,
-    /// Bound source queries per (GroupBy, source), with the config and input schema bound.
-    sources: HashMap<(String, usize), (GroupBy, SchemaRef, Arc<SourceRows>)>,
+    /// Bound source queries per (GroupBy, source): what they were bound from (the source and the
+    /// key columns, all a query depends on), the input schema, and the bound query.
+    sources: HashMap<(String, usize), (BoundFrom, SchemaRef, Arc<SourceRows>)>,
     /// Raw schemas of loaded table partitions, by file.
     table_schemas: HashMap<String, SchemaRef>,
 }
@@ -470,8 +474,11 @@ fn prepare(
     for (group_by, index) in readers {
         let name = group_by.name();
         let key = (name.to_owned(), index);
+        let from = (&group_by.sources()[index], group_by.key_columns());
         let rows = match live.sources.get(&key) {
-            Some((config, schema, rows)) if config == group_by && **schema == *batch.schema() => {
+            Some(((source, keys), schema, rows))
+                if (source, keys.as_slice()) == from && **schema == *batch.schema() =>
+            {
                 rows.clone()
             }
             _ => {
@@ -481,8 +488,9 @@ fn prepare(
                     Role::Events,
                     &batch.schema(),
                 )?);
+                let from = (from.0.clone(), from.1.to_vec());
                 live.sources
-                    .insert(key, (group_by.clone(), batch.schema(), rows.clone()));
+                    .insert(key, (from, batch.schema(), rows.clone()));
                 rows
             }
         };
