@@ -250,7 +250,7 @@ pub(super) fn part_row(
     let data = DataView {
         group_by: bound,
         read: &state.read,
-        head: state.heads.get(bound.name()).map(|h| h.as_ref()),
+        head: state.heads.get(bound.name()),
     };
     let values = bound
         .evaluator

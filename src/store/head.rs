@@ -9,8 +9,10 @@
 //! entry := count:u32 · (name_len:u32 · name · ipc_len:u64 · Arrow IPC stream of the rows)*
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::ops::Range;
+use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
@@ -25,6 +27,47 @@ use tilefold_storage::StorageError;
 
 use super::bound::key_rows;
 use crate::{Error, Result};
+
+/// The unsealed rows of every GroupBy, and the first and last head entry holding them.
+#[derive(Debug, Clone, Default)]
+pub struct Heads {
+    groups: BTreeMap<String, Arc<Head>>,
+    entries: Option<(u64, u64)>,
+}
+
+impl Heads {
+    pub fn get(&self, group_by: &str) -> Option<&Head> {
+        self.groups.get(group_by).map(Arc::as_ref)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Head)> {
+        self.groups.iter().map(|(name, head)| (name, head.as_ref()))
+    }
+
+    /// The first and last head entry, `None` when nothing is unsealed.
+    pub fn entries(&self) -> Option<(u64, u64)> {
+        self.entries
+    }
+
+    /// Unsealed rows over every GroupBy.
+    pub fn rows(&self) -> usize {
+        self.groups.values().map(|h| h.rows()).sum()
+    }
+
+    /// Adds head entry `number` (entries come in increasing order), holding `rows` per
+    /// GroupBy, each sorted by (key, ts).
+    pub fn add(&mut self, number: u64, rows: Vec<(String, RecordBatch)>) -> Result<()> {
+        self.entries = Some((self.entries.map_or(number, |(first, _)| first), number));
+        for (name, rows) in rows {
+            let head = match self.groups.get(&name) {
+                Some(head) => head.with(rows)?,
+                None => Head::new(rows),
+            };
+            self.groups.insert(name, Arc::new(head));
+        }
+        Ok(())
+    }
+}
 
 /// Runs merged at once.
 const MERGE_RUNS: usize = 4;

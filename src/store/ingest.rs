@@ -24,7 +24,7 @@ use tilefold_query::config::GroupBy;
 use tilefold_query::source_query::TIME_COLUMN;
 
 use super::conform::{conform, partition_column};
-use super::head::{encode_entry, merge_runs, Head};
+use super::head::{encode_entry, merge_runs};
 use super::topic::{stream_source, topic_name};
 use super::{Change, Inner, State, Store};
 use crate::{Error, Result};
@@ -141,7 +141,7 @@ impl Store {
 
     /// Unsealed live rows, over every GroupBy.
     pub fn head_rows(&self) -> usize {
-        self.state().heads.values().map(|h| h.rows()).sum()
+        self.state().heads.rows()
     }
 }
 
@@ -184,7 +184,7 @@ impl Live {
     pub fn load(state: &State) -> Result<Live> {
         Ok(Live {
             producers: state.read.producers()?.into_iter().collect(),
-            next_head: state.head_entries.map_or(1, |(_, last)| last + 1),
+            next_head: state.heads.entries().map_or(1, |(_, last)| last + 1),
             failed: None,
             sources: HashMap::new(),
             table_schemas: HashMap::new(),
@@ -394,27 +394,19 @@ fn commit(
     }
     store.commit(txn)?;
     let mut heads = state.heads.clone();
-    let mut head_entries = state.head_entries;
     if !rows.is_empty() {
         store.live().next_head = number + 1;
-        head_entries = Some((head_entries.map_or(number, |(first, _)| first), number));
-        for (name, batch) in rows {
-            let head = match heads.get(&name) {
-                Some(head) => head.with(batch)?,
-                None => Head::new(batch),
-            };
-            heads.insert(name, Arc::new(head));
-        }
+        heads.add(number, rows)?;
     }
-    let total: usize = heads.values().map(|h| h.rows()).sum();
+    let due = heads.rows() >= store.inner.options.seal_rows;
     store.publish(Change {
         group_bys: state.group_bys.clone(),
         joins: state.joins.clone(),
         tables: state.tables.clone(),
         entries: BTreeMap::new(),
-        heads: Some((heads, head_entries)),
+        heads: Some(heads),
     })?;
-    Ok(total >= store.inner.options.seal_rows)
+    Ok(due)
 }
 
 fn rows_len(rows: &Rows) -> usize {

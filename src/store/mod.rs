@@ -34,7 +34,7 @@ use tilefold_storage::{
 use crate::{Error, Result};
 use bound::BoundGroupBy;
 use catalog::{GroupByEntry, TableEntry};
-use head::Head;
+use head::{Head, Heads};
 
 pub use backfill::{Backfill, BackfillOptions, BackfillReport, Left};
 pub use check::CheckReport;
@@ -94,9 +94,6 @@ struct Inner {
     _lock: StoreLock,
 }
 
-/// Unsealed rows per GroupBy, and the first and last head entry holding them.
-type Heads = (BTreeMap<String, Arc<Head>>, Option<(u64, u64)>);
-
 /// What one commit changed, for [`Store::publish`].
 pub(super) struct Change {
     pub group_bys: BTreeMap<String, GroupBy>,
@@ -118,8 +115,7 @@ struct State {
     /// Joins' derivations compiled for fetch.
     online: BTreeMap<String, Arc<fetch::OnlineDerivations>>,
     /// Unsealed live rows per GroupBy, and the numbers of the head entries holding them.
-    heads: BTreeMap<String, Arc<Head>>,
-    head_entries: Option<(u64, u64)>,
+    heads: Heads,
     read: ReadTxn,
 }
 
@@ -313,7 +309,7 @@ impl Store {
             heads,
         } = change;
         let old = self.state();
-        let (heads, head_entries) = heads.unwrap_or_else(|| (old.heads.clone(), old.head_entries));
+        let heads = heads.unwrap_or_else(|| old.heads.clone());
         let mut bound = old.bound.clone();
         for (name, entry) in entries {
             bound.remove(&name);
@@ -342,7 +338,6 @@ impl Store {
             tables,
             bound,
             heads,
-            head_entries,
             read: self.inner.db.begin_read()?,
         };
         match self.inner.state.write() {
@@ -428,20 +423,11 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
         }
     }
     // Live rows acknowledged but not yet sealed: replayed from the head, in commit order.
-    let mut heads: BTreeMap<String, Arc<Head>> = BTreeMap::new();
-    let mut head_entries: Option<(u64, u64)> = None;
+    let mut heads = Heads::default();
     for (number, bytes) in read.head()? {
-        head_entries = Some((head_entries.map_or(number, |(first, _)| first), number));
-        for (name, rows) in head::decode_entry(number, &bytes)? {
-            if !group_bys.contains_key(&name) {
-                continue;
-            }
-            let head = match heads.get(&name) {
-                Some(head) => head.with(rows)?,
-                None => Head::new(rows),
-            };
-            heads.insert(name, Arc::new(head));
-        }
+        let mut rows = head::decode_entry(number, &bytes)?;
+        rows.retain(|(name, _)| group_bys.contains_key(name));
+        heads.add(number, rows)?;
     }
     bind_heads(dir, &group_bys, &heads, &mut bound)?;
     Ok(State {
@@ -451,7 +437,6 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
         tables,
         bound,
         heads,
-        head_entries,
         read,
     })
 }
@@ -460,10 +445,10 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
 fn bind_heads(
     dir: &Path,
     group_bys: &BTreeMap<String, GroupBy>,
-    heads: &BTreeMap<String, Arc<Head>>,
+    heads: &Heads,
     bound: &mut BTreeMap<String, Arc<BoundGroupBy>>,
 ) -> Result<()> {
-    for (name, head) in heads {
+    for (name, head) in heads.iter() {
         if bound.contains_key(name) {
             continue;
         }
@@ -508,7 +493,7 @@ fn bind(
     dir: &Path,
     config: &GroupBy,
     entry: GroupByEntry,
-    head: Option<&Arc<Head>>,
+    head: Option<&Head>,
 ) -> Result<Option<BoundGroupBy>> {
     let segments = entry
         .segments

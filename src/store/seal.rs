@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use tilefold_ingest::kept_from;
 
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
+use super::head::Heads;
 use super::rebuild::{counted_rows, ts_range, write_tiles, TileWrite, Work};
 use super::{Change, Store};
 use crate::Result;
@@ -36,12 +37,12 @@ impl Store {
     pub(super) fn seal_locked(&self) -> Result<SealReport> {
         let state = self.state();
         let mut report = SealReport::default();
-        let Some((first, last)) = state.head_entries else {
+        let Some((first, last)) = state.heads.entries() else {
             return Ok(report);
         };
         let mut txn = self.inner.db.begin_write()?;
         let mut work = Work::new(self, &state, &mut txn)?;
-        for (name, head) in &state.heads {
+        for (name, head) in state.heads.iter() {
             let (Some(bound), Some(rows)) = (state.bound.get(name), head.merged()?) else {
                 continue;
             };
@@ -100,7 +101,7 @@ impl Store {
             joins: state.joins.clone(),
             tables: state.tables.clone(),
             entries,
-            heads: Some((BTreeMap::new(), None)),
+            heads: Some(Heads::default()),
         })?;
         self.remove_files(&obsolete);
         Ok(report)
