@@ -400,9 +400,8 @@ fn commit(
     }
     let due = heads.rows() >= store.inner.options.seal_rows;
     store.publish(Change {
-        group_bys: state.group_bys.clone(),
-        joins: state.joins.clone(),
-        tables: state.tables.clone(),
+        configs: None,
+        tables: None,
         entries: BTreeMap::new(),
         heads: Some(heads),
     })?;

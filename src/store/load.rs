@@ -155,9 +155,8 @@ impl Store {
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
         self.publish(Change {
-            group_bys: state.group_bys.clone(),
-            joins: state.joins.clone(),
-            tables,
+            configs: None,
+            tables: Some(tables),
             entries,
             heads: None,
         })?;

@@ -96,9 +96,10 @@ struct Inner {
 
 /// What one commit changed, for [`Store::publish`].
 pub(super) struct Change {
-    pub group_bys: BTreeMap<String, GroupBy>,
-    pub joins: BTreeMap<String, Join>,
-    pub tables: BTreeMap<String, TableEntry>,
+    /// New configs (`None`: unchanged).
+    pub configs: Option<(BTreeMap<String, GroupBy>, BTreeMap<String, Join>)>,
+    /// New loaded tables (`None`: unchanged).
+    pub tables: Option<BTreeMap<String, TableEntry>>,
     /// New catalog entries of the GroupBys whose rows changed (`None`: none left).
     pub entries: BTreeMap<String, Option<GroupByEntry>>,
     /// New unsealed rows and head entries; `None` keeps the current ones.
@@ -108,9 +109,9 @@ pub(super) struct Change {
 /// One committed state: configs, catalog, bound GroupBys and the read transaction of that commit.
 #[derive(Debug)]
 struct State {
-    group_bys: BTreeMap<String, GroupBy>,
-    joins: BTreeMap<String, Join>,
-    tables: BTreeMap<String, TableEntry>,
+    group_bys: Arc<BTreeMap<String, GroupBy>>,
+    joins: Arc<BTreeMap<String, Join>>,
+    tables: Arc<BTreeMap<String, TableEntry>>,
     bound: BTreeMap<String, Arc<BoundGroupBy>>,
     /// Joins' derivations compiled for fetch.
     online: BTreeMap<String, Arc<fetch::OnlineDerivations>>,
@@ -177,7 +178,7 @@ impl Store {
         let _writer = self.writer()?;
         self.seal_locked()?;
         let state = self.state();
-        let mut group_bys = state.group_bys.clone();
+        let mut group_bys = BTreeMap::clone(&state.group_bys);
         let mut changed = Vec::new();
         let mut register = |group_by: &GroupBy, from: &str| -> Result<()> {
             if let Some(existing) = group_bys.get(group_by.name()) {
@@ -213,7 +214,7 @@ impl Store {
                 }
             }
         }
-        let mut joins = state.joins.clone();
+        let mut joins = BTreeMap::clone(&state.joins);
         for join in configs.joins.values() {
             joins.insert(join.name().to_owned(), join.clone());
         }
@@ -239,9 +240,8 @@ impl Store {
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
         self.publish(Change {
-            group_bys,
-            joins,
-            tables: state.tables.clone(),
+            configs: Some((group_bys, joins)),
+            tables: None,
             entries,
             heads: None,
         })?;
@@ -302,13 +302,18 @@ impl Store {
 
     fn install(&self, change: Change) -> Result<()> {
         let Change {
-            group_bys,
-            joins,
+            configs,
             tables,
             entries,
             heads,
         } = change;
         let old = self.state();
+        let configs_changed = configs.is_some();
+        let (group_bys, joins) = match configs {
+            Some((group_bys, joins)) => (Arc::new(group_bys), Arc::new(joins)),
+            None => (old.group_bys.clone(), old.joins.clone()),
+        };
+        let tables = tables.map_or_else(|| old.tables.clone(), Arc::new);
         let heads = heads.unwrap_or_else(|| old.heads.clone());
         let mut bound = old.bound.clone();
         for (name, entry) in entries {
@@ -325,7 +330,7 @@ impl Store {
                 .iter()
                 .zip(&old.bound)
                 .all(|(a, b)| Arc::ptr_eq(a.1, b.1))
-            && joins == old.joins
+            && !configs_changed
         {
             old.online.clone()
         } else {
@@ -432,9 +437,9 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
     bind_heads(dir, &group_bys, &heads, &mut bound)?;
     Ok(State {
         online: online_derivations(&joins, &bound),
-        group_bys,
-        joins,
-        tables,
+        group_bys: Arc::new(group_bys),
+        joins: Arc::new(joins),
+        tables: Arc::new(tables),
         bound,
         heads,
         read,

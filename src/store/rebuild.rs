@@ -54,7 +54,7 @@ impl<'a> Work<'a> {
             state,
             txn,
             next_id,
-            tables: state.tables.clone(),
+            tables: BTreeMap::clone(&state.tables),
             raw: BTreeMap::new(),
             entries: BTreeMap::new(),
             counts: BTreeMap::new(),

@@ -97,9 +97,8 @@ impl Store {
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
         self.publish(Change {
-            group_bys: state.group_bys.clone(),
-            joins: state.joins.clone(),
-            tables: state.tables.clone(),
+            configs: None,
+            tables: None,
             entries,
             heads: Some(Heads::default()),
         })?;
