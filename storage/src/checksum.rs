@@ -20,6 +20,14 @@ pub fn seal(buf: &mut Vec<u8>, start: usize) {
     buf.extend_from_slice(&crc.to_le_bytes());
 }
 
+/// `payload` with its checksum appended.
+pub(crate) fn sealed(payload: &[u8]) -> Vec<u8> {
+    let mut sealed = Vec::with_capacity(payload.len() + 4);
+    sealed.extend_from_slice(payload);
+    seal(&mut sealed, 0);
+    sealed
+}
+
 /// The payload of sealed bytes, after verifying its checksum.
 pub fn unseal(sealed: &[u8]) -> Result<&[u8], ChecksumError> {
     let Some(split) = sealed.len().checked_sub(4) else {

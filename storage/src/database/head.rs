@@ -12,7 +12,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::read::open_optional;
 use super::{database_error, ReadTxn, WriteTxn};
-use crate::checksum::{seal, unseal};
+use crate::checksum::{sealed, unseal};
 use crate::error::{Result, StorageError};
 
 pub(crate) const HEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("head");
@@ -22,15 +22,10 @@ impl WriteTxn {
     /// Stores head entry `number`, sealed with a checksum.
     pub fn put_head(&mut self, number: u64, bytes: &[u8]) -> Result<()> {
         let context = || format!("writing head entry {number}");
-        let mut sealed = Vec::with_capacity(bytes.len() + 4);
-        sealed.extend_from_slice(bytes);
-        seal(&mut sealed, 0);
-        let mut table = self
-            .txn
-            .open_table(HEAD)
-            .map_err(|err| database_error(&context(), err))?;
+        let stored = sealed(bytes);
+        let mut table = self.table(HEAD, &context)?;
         table
-            .insert(number, sealed.as_slice())
+            .insert(number, stored.as_slice())
             .map_err(|err| database_error(&context(), err))?;
         Ok(())
     }
@@ -38,10 +33,7 @@ impl WriteTxn {
     /// Removes the head entries numbered in `numbers` (sealed into segments).
     pub fn remove_head(&mut self, numbers: RangeInclusive<u64>) -> Result<()> {
         let context = || format!("removing head entries {numbers:?}");
-        let mut table = self
-            .txn
-            .open_table(HEAD)
-            .map_err(|err| database_error(&context(), err))?;
+        let mut table = self.table(HEAD, &context)?;
         table
             .retain_in(numbers.clone(), |_, _| false)
             .map_err(|err| database_error(&context(), err))?;
@@ -51,10 +43,7 @@ impl WriteTxn {
     /// Records `sequence` as producer `id`'s last committed sequence number.
     pub fn put_producer(&mut self, id: &str, sequence: u64) -> Result<()> {
         let context = || format!("writing producer {id}");
-        let mut table = self
-            .txn
-            .open_table(PRODUCERS)
-            .map_err(|err| database_error(&context(), err))?;
+        let mut table = self.table(PRODUCERS, &context)?;
         table
             .insert(id, sequence)
             .map_err(|err| database_error(&context(), err))?;

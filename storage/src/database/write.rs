@@ -4,7 +4,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::read::{tile_name, unseal_tile};
 use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
-use crate::checksum::seal;
+use crate::checksum::{seal, sealed};
 use crate::error::{Result, StorageError};
 
 /// One redb write transaction. Dropped without [`WriteTxn::commit`], it is rolled back.
@@ -23,19 +23,23 @@ impl WriteTxn {
         WriteTxn { txn }
     }
 
+    /// Opens `definition` in this transaction; an error says what it was for (`context`).
+    pub(super) fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        definition: TableDefinition<K, V>,
+        context: &dyn Fn() -> String,
+    ) -> Result<redb::Table<'_, K, V>> {
+        self.txn
+            .open_table(definition)
+            .map_err(|err| database_error(&context(), err))
+    }
+
     /// Creates the fixed tables and records the format version.
     pub(super) fn initialize(&self, key: &str, version: u32) -> Result<()> {
-        let context = "creating the tables";
-        self.txn
-            .open_table(CONFIGS)
-            .map_err(|err| database_error(context, err))?;
-        self.txn
-            .open_table(CATALOG)
-            .map_err(|err| database_error(context, err))?;
-        let mut meta = self
-            .txn
-            .open_table(META)
-            .map_err(|err| database_error(context, err))?;
+        let context = || "creating the tables".to_owned();
+        self.table(CONFIGS, &context)?;
+        self.table(CATALOG, &context)?;
+        let mut meta = self.table(META, &context)?;
         meta.insert(key, version.to_le_bytes().as_slice())
             .map_err(|err| database_error("writing the format version", err))?;
         Ok(())
@@ -44,10 +48,7 @@ impl WriteTxn {
     /// Stores the compiled JSON of config `name`, replacing any previous one.
     pub fn put_config(&mut self, name: &str, json: &str) -> Result<()> {
         let context = || format!("writing config {name}");
-        let mut table = self
-            .txn
-            .open_table(CONFIGS)
-            .map_err(|err| database_error(&context(), err))?;
+        let mut table = self.table(CONFIGS, &context)?;
         table
             .insert(name, json)
             .map_err(|err| database_error(&context(), err))?;
@@ -57,15 +58,10 @@ impl WriteTxn {
     /// Stores catalog entry `name`, sealed with a checksum, replacing any previous one.
     pub fn put_catalog(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         let context = || format!("writing catalog entry {name}");
-        let mut sealed = Vec::with_capacity(bytes.len() + 4);
-        sealed.extend_from_slice(bytes);
-        seal(&mut sealed, 0);
-        let mut table = self
-            .txn
-            .open_table(CATALOG)
-            .map_err(|err| database_error(&context(), err))?;
+        let stored = sealed(bytes);
+        let mut table = self.table(CATALOG, &context)?;
         table
-            .insert(name, sealed.as_slice())
+            .insert(name, stored.as_slice())
             .map_err(|err| database_error(&context(), err))?;
         Ok(())
     }
@@ -73,10 +69,7 @@ impl WriteTxn {
     /// Removes catalog entry `name` (nothing happens if it is absent).
     pub fn remove_catalog(&mut self, name: &str) -> Result<()> {
         let context = || format!("removing catalog entry {name}");
-        let mut table = self
-            .txn
-            .open_table(CATALOG)
-            .map_err(|err| database_error(&context(), err))?;
+        let mut table = self.table(CATALOG, &context)?;
         table
             .remove(name)
             .map_err(|err| database_error(&context(), err))?;
@@ -103,10 +96,7 @@ impl WriteTxn {
         start: i64,
         value: &[u8],
     ) -> Result<()> {
-        let mut sealed = Vec::with_capacity(value.len() + 4);
-        sealed.extend_from_slice(value);
-        seal(&mut sealed, 0);
-        self.put_raw_tile(group_by, key, level, start, &sealed)
+        self.put_raw_tile(group_by, key, level, start, &sealed(value))
     }
 
     /// Stores many tiles of `group_by` in one pass (one table open), each `(key, level, start,
@@ -119,10 +109,7 @@ impl WriteTxn {
         let name = tiles_table_name(group_by);
         let context = || format!("writing tiles to table {name}");
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let mut table = self
-            .txn
-            .open_table(definition)
-            .map_err(|err| database_error(&context(), err))?;
+        let mut table = self.table(definition, &context)?;
         let mut sealed = Vec::new();
         for (key, level, start, value) in tiles {
             sealed.clear();
@@ -148,10 +135,7 @@ impl WriteTxn {
         let name = tiles_table_name(group_by);
         let context = || format!("merging tiles into table {name}");
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let mut table = self
-            .txn
-            .open_table(definition)
-            .map_err(|err| database_error(&context(), err))?;
+        let mut table = self.table(definition, &context)?;
         let mut merged = Vec::new();
         for (key, level, start, value) in tiles {
             merged.clear();
@@ -190,10 +174,7 @@ impl WriteTxn {
         let name = tiles_table_name(group_by);
         let context = || format!("writing a tile to table {name}");
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let mut table = self
-            .txn
-            .open_table(definition)
-            .map_err(|err| database_error(&context(), err))?;
+        let mut table = self.table(definition, &context)?;
         table
             .insert((key, level, start), sealed)
             .map_err(|err| database_error(&context(), err))?;
