@@ -62,7 +62,7 @@ pub use store::{
     Backfill, BackfillOptions, BackfillReport, CheckReport, Features, IngestReport, IngestRequest,
     Left, LoadReport, Options, Pending, Rows, SealReport, Store,
 };
-pub use tilefold_ingest::IngestError;
+pub use tilefold_ingest::{IngestError, RowCounts};
 pub use tilefold_query::aggregate::{AggregationError, AggregationPart, Ir, RowAggregator};
 pub use tilefold_query::config::{
     load_path, load_production_dir, Aggregation, ConfigError, ConfigSet, GroupBy, Join, Operation,

@@ -24,5 +24,5 @@ mod tiles;
 pub use error::IngestError;
 pub use parquet::{parquet_batches, read_parquet, BATCH_ROWS};
 pub use partition::{split_partitions, Partitions};
-pub use rows::{sort_by_key_and_ts, Role, RowCounts, SourceRows};
+pub use rows::{sort_by_key_and_ts, Role, RowCounts, SourceRows, Trace};
 pub use tiles::{fold_tiles, kept_from};

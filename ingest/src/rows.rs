@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
 use tilefold_query::config::{ConfigError, GroupBy, Query, Source};
 use tilefold_query::evaluate::{KEY_COLUMN, MUTATION_TIME_COLUMN, REVERSAL_COLUMN};
 use tilefold_query::key::KeyCodec;
-use tilefold_query::source_query::{quote, SourceQuery, TIME_COLUMN};
+use tilefold_query::source_query::{quote, Fate, SourceQuery, TIME_COLUMN};
 use tilefold_query::window::day_start;
 use tilefold_query::DataType;
 
@@ -167,13 +167,49 @@ impl SourceRows {
         day: i64,
         batch: &RecordBatch,
     ) -> Result<(RecordBatch, RowCounts), IngestError> {
+        let (rows, counts, _) = self.run(table, partition, day, batch, false)?;
+        Ok((rows, counts))
+    }
+
+    /// [`SourceRows::prepare`], also telling where each row came from: for rows of several
+    /// requests applied at once, so that each request gets its own counts.
+    pub fn prepare_traced(
+        &self,
+        table: &str,
+        partition: &str,
+        day: i64,
+        batch: &RecordBatch,
+    ) -> Result<(RecordBatch, RowCounts, Trace), IngestError> {
+        let (rows, counts, trace) = self.run(table, partition, day, batch, true)?;
+        Ok((rows, counts, trace.expect("traced")))
+    }
+
+    fn run(
+        &self,
+        table: &str,
+        partition: &str,
+        day: i64,
+        batch: &RecordBatch,
+        trace: bool,
+    ) -> Result<(RecordBatch, RowCounts, Option<Trace>), IngestError> {
         let query_error = |reason: String| IngestError::Query {
             config: self.group_by.clone(),
             table: table.to_owned(),
             partition: partition.to_owned(),
             reason,
         };
-        let applied = self.query.apply(batch).map_err(|e| query_error(e.reason))?;
+        let applied = if trace {
+            self.query.apply_traced(batch)
+        } else {
+            self.query.apply(batch)
+        }
+        .map_err(|e| query_error(e.reason))?;
+        // The input row of each output row, while tracing.
+        let mut origin: Option<Vec<u32>> = applied.fates.as_ref().map(|fates| {
+            (0..fates.len() as u32)
+                .filter(|&r| fates[r as usize] == Fate::Kept)
+                .collect()
+        });
         let mut counts = RowCounts {
             read: batch.num_rows(),
             filtered: applied.filtered,
@@ -245,6 +281,13 @@ impl SourceRows {
                         .expect("present"),
                 )
                 .map_err(|e| query_error(e.to_string()))?;
+                if let Some(origin) = &mut origin {
+                    let mut i = 0;
+                    origin.retain(|_| {
+                        i += 1;
+                        valid.value(i - 1)
+                    });
+                }
                 arrow::compute::filter_record_batch(&prepared, &valid)
                     .map_err(|e| query_error(e.to_string()))?
             } else {
@@ -253,14 +296,45 @@ impl SourceRows {
         } else {
             prepared
         };
-        let sorted = sort_by_key_and_ts(&prepared).map_err(|e| query_error(e.to_string()))?;
+        let sorted = match key_ts_order(&prepared) {
+            None => prepared,
+            Some(order) => {
+                if let Some(origin) = &mut origin {
+                    *origin = order.iter().map(|&r| origin[r as usize]).collect();
+                }
+                take_record_batch(&prepared, &UInt32Array::from(order))
+                    .map_err(|e| query_error(e.to_string()))?
+            }
+        };
         counts.kept = sorted.num_rows();
-        Ok((sorted, counts))
+        let trace = applied
+            .fates
+            .zip(origin)
+            .map(|(fates, origin)| Trace { fates, origin });
+        Ok((sorted, counts, trace))
     }
+}
+
+/// Where prepared rows came from (see [`SourceRows::prepare_traced`]).
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// What the query did with each input row, in input order.
+    pub fates: Vec<Fate>,
+    /// The input row of each prepared row (in the prepared, sorted order). A kept row that is
+    /// not here was dropped for a null mutation time.
+    pub origin: Vec<u32>,
 }
 
 /// Rows ordered by (key bytes, ts), stable.
 pub fn sort_by_key_and_ts(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    match key_ts_order(batch) {
+        None => Ok(batch.clone()),
+        Some(order) => take_record_batch(batch, &UInt32Array::from(order)),
+    }
+}
+
+/// The row order that sorts `batch` by (key bytes, ts), stably; `None` when it is sorted.
+fn key_ts_order(batch: &RecordBatch) -> Option<Vec<u32>> {
     let keys = batch
         .column_by_name(KEY_COLUMN)
         .expect("prepared rows have keys")
@@ -286,8 +360,7 @@ pub fn sort_by_key_and_ts(batch: &RecordBatch) -> Result<RecordBatch, arrow::err
             .then_with(|| a.1.cmp(&b.1))
     });
     if order.windows(2).all(|w| w[0].1 < w[1].1) {
-        return Ok(batch.clone());
+        return None;
     }
-    let indices = UInt32Array::from(order.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
-    take_record_batch(batch, &indices)
+    Some(order.into_iter().map(|(_, r)| r).collect())
 }

@@ -39,6 +39,21 @@ pub struct Applied {
     pub null_time: usize,
     /// Rows dropped because every key was null (R-SRC-2).
     pub null_keys: usize,
+    /// With [`SourceQuery::apply_traced`]: what happened to each input row, in input order. The
+    /// output rows are the [`Fate::Kept`] input rows, in input order.
+    pub fates: Option<Vec<Fate>>,
+}
+
+/// What a query did with one input row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    Kept,
+    /// Removed by `wheres`.
+    Filtered,
+    /// Dropped for a null time value.
+    NullTime,
+    /// Dropped because every key was null.
+    NullKeys,
 }
 
 impl SourceQuery {
@@ -157,6 +172,16 @@ impl SourceQuery {
 
     /// Filters and projects one input batch.
     pub fn apply(&self, batch: &RecordBatch) -> Result<Applied, ExprError> {
+        self.run(batch, false)
+    }
+
+    /// [`SourceQuery::apply`], also telling what happened to each input row (`Applied::fates`),
+    /// so that callers that apply the query to several requests at once can count per request.
+    pub fn apply_traced(&self, batch: &RecordBatch) -> Result<Applied, ExprError> {
+        self.run(batch, true)
+    }
+
+    fn run(&self, batch: &RecordBatch, trace: bool) -> Result<Applied, ExprError> {
         let rows = batch.num_rows();
         let arrow_error = |e: arrow::error::ArrowError| ExprError::new("", e.to_string());
         // wheres: a row passes only when every predicate is true (three-valued logic).
@@ -208,6 +233,33 @@ impl SourceQuery {
             valid = arrow::compute::and(&valid, &any_key).map_err(arrow_error)?;
             null_keys = before - valid.true_count();
         }
+        let fates = trace.then(|| {
+            let time_nulls = if self.time.is_some() && self.drop_null_time {
+                arrays.last().and_then(|ts| ts.logical_nulls())
+            } else {
+                None
+            };
+            let mut fates = Vec::with_capacity(rows);
+            let mut j = 0;
+            for r in 0..rows {
+                if keep
+                    .as_ref()
+                    .is_some_and(|k| !(k.is_valid(r) && k.value(r)))
+                {
+                    fates.push(Fate::Filtered);
+                    continue;
+                }
+                fates.push(if valid.value(j) {
+                    Fate::Kept
+                } else if time_nulls.as_ref().is_some_and(|n| n.is_null(j)) {
+                    Fate::NullTime
+                } else {
+                    Fate::NullKeys
+                });
+                j += 1;
+            }
+            fates
+        });
         if valid.true_count() < n {
             arrays = arrays
                 .iter()
@@ -221,6 +273,7 @@ impl SourceQuery {
             filtered,
             null_time,
             null_keys,
+            fates,
         })
     }
 }

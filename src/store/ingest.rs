@@ -14,18 +14,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow::array::{AsArray, BooleanArray, RecordBatch};
-use arrow::compute::filter_record_batch;
-use arrow::datatypes::{Int64Type, Schema, SchemaRef};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use crossbeam_channel::{Receiver, Sender};
 
-use tilefold_ingest::{IngestError, Role, RowCounts, SourceRows};
-use tilefold_query::config::GroupBy;
-use tilefold_query::source_query::TIME_COLUMN;
+use tilefold_ingest::{RowCounts, SourceRows};
 
-use super::conform::{conform, partition_column};
 use super::head::{encode_entry, merge_runs};
-use super::topic::{stream_source, topic_name};
+use super::prepare::{prepare_group, Group, Prepared};
 use super::{Change, Inner, State, Store};
 use crate::{Error, Result};
 
@@ -146,7 +142,7 @@ impl Store {
 }
 
 /// What a bound source query depends on: the source and the GroupBy's key columns.
-type BoundFrom = (tilefold_query::config::Source, Vec<String>);
+pub(super) type BoundFrom = (tilefold_query::config::Source, Vec<String>);
 
 /// An ingest sent to the writer and not yet acknowledged.
 #[derive(Debug)]
@@ -175,9 +171,9 @@ pub(super) struct Live {
     failed: Option<String>,
     /// Bound source queries per (GroupBy, source): what they were bound from (the source and the
     /// key columns, all a query depends on), the input schema, and the bound query.
-    sources: HashMap<(String, usize), (BoundFrom, SchemaRef, Arc<SourceRows>)>,
+    pub(super) sources: HashMap<(String, usize), (BoundFrom, SchemaRef, Arc<SourceRows>)>,
     /// Raw schemas of loaded table partitions, by file.
-    table_schemas: HashMap<String, SchemaRef>,
+    pub(super) table_schemas: HashMap<String, SchemaRef>,
 }
 
 impl Live {
@@ -205,7 +201,7 @@ impl Live {
     }
 }
 
-type Reply = Sender<Result<IngestReport>>;
+pub(super) type Reply = Sender<Result<IngestReport>>;
 
 enum Job {
     Ingest(IngestRequest, Reply),
@@ -280,16 +276,12 @@ fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
     }
 }
 
-/// Rows of one GroupBy waiting in a group, with the newest `ts` so far.
-struct Group {
-    batches: Vec<RecordBatch>,
-    schema: SchemaRef,
-    watermark: Option<i64>,
-}
-
 /// Prepares, commits and publishes one group; returns the replies and whether to seal.
 fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestReport>)>, bool) {
-    let mut replies = Vec::with_capacity(jobs.len());
+    let requests: Vec<(IngestRequest, Reply)> = jobs
+        .into_iter()
+        .map(|Job::Ingest(request, reply)| (request, reply))
+        .collect();
     let writer = match store.writer() {
         Ok(writer) => writer,
         Err(err) => {
@@ -298,46 +290,21 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
                 .failed
                 .clone()
                 .unwrap_or_else(|| err.to_string());
-            for Job::Ingest(_, reply) in jobs {
-                replies.push((reply, Err(Error::Latched(reason.clone()))));
-            }
+            let replies = requests
+                .into_iter()
+                .map(|(_, reply)| (reply, Err(Error::Latched(reason.clone()))))
+                .collect();
             return (replies, false);
         }
     };
     let state = store.state();
-    let now = now_millis();
-    let mut pending: BTreeMap<String, Group> = BTreeMap::new();
-    let mut producers: HashMap<String, u64> = HashMap::new();
-    let mut accepted: Vec<(Reply, IngestReport)> = Vec::new();
-    {
-        let mut live = store.live();
-        for Job::Ingest(request, reply) in jobs {
-            if let Some((id, sequence)) = &request.producer {
-                let last = producers
-                    .get(id)
-                    .or_else(|| live.producers.get(id))
-                    .copied();
-                if last.is_some_and(|last| *sequence <= last) {
-                    let report = IngestReport {
-                        rows: rows_len(&request.rows),
-                        duplicate: true,
-                        ..IngestReport::default()
-                    };
-                    replies.push((reply, Ok(report)));
-                    continue;
-                }
-            }
-            match prepare(store, &state, &mut live, &request, now, &mut pending) {
-                Ok(report) => {
-                    if let Some((id, sequence)) = request.producer {
-                        producers.insert(id, sequence);
-                    }
-                    accepted.push((reply, report));
-                }
-                Err(err) => replies.push((reply, Err(err))),
-            }
-        }
-    }
+    let prepared = prepare_group(store, &state, &mut store.live(), requests, now_millis());
+    let Prepared {
+        mut replies,
+        accepted,
+        producers,
+        pending,
+    } = prepared;
     let committed = commit(store, &state, pending, &producers);
     drop(writer);
     let seal = match committed {
@@ -408,254 +375,8 @@ fn commit(
     Ok(due)
 }
 
-fn rows_len(rows: &Rows) -> usize {
-    match rows {
-        Rows::Arrow(batch) => batch.num_rows(),
-        Rows::Json(rows) => rows.len(),
-    }
-}
-
 fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn topic_error(topic: &str, reason: impl Into<String>) -> Error {
-    Error::Ingest(IngestError::Topic {
-        topic: topic.to_owned(),
-        reason: reason.into(),
-    })
-}
-
-/// Prepares one request's rows for every GroupBy reading its topic and adds them to `pending`.
-/// Nothing is added unless every GroupBy accepts the batch.
-fn prepare(
-    store: &Store,
-    state: &State,
-    live: &mut Live,
-    request: &IngestRequest,
-    now: i64,
-    pending: &mut BTreeMap<String, Group>,
-) -> Result<IngestReport> {
-    let topic = topic_name(&request.topic);
-    let readers: Vec<(&GroupBy, usize)> = state
-        .group_bys
-        .values()
-        .filter_map(|g| match stream_source(g) {
-            Some((index, t)) if t == topic => Some((g, index)),
-            _ => None,
-        })
-        .collect();
-    if readers.is_empty() {
-        return Err(Error::Ingest(IngestError::UnknownTopic {
-            topic: topic.to_owned(),
-        }));
-    }
-    let batch = match &request.rows {
-        Rows::Arrow(batch) => batch.clone(),
-        Rows::Json(rows) => decode_json(store, state, live, topic, &readers, rows)?,
-    };
-    let mut report = IngestReport {
-        rows: batch.num_rows(),
-        ..IngestReport::default()
-    };
-    let options = &store.inner.options;
-    let mut prepared: Vec<(String, RecordBatch, SchemaRef, Option<i64>)> = Vec::new();
-    for (group_by, index) in readers {
-        let name = group_by.name();
-        let key = (name.to_owned(), index);
-        let from = (&group_by.sources()[index], group_by.key_columns());
-        let rows = match live.sources.get(&key) {
-            Some(((source, keys), schema, rows))
-                if (source, keys.as_slice()) == from && **schema == *batch.schema() =>
-            {
-                rows.clone()
-            }
-            _ => {
-                let rows = Arc::new(SourceRows::new(
-                    group_by,
-                    index,
-                    Role::Events,
-                    &batch.schema(),
-                )?);
-                let from = (from.0.clone(), from.1.to_vec());
-                live.sources
-                    .insert(key, (from, batch.schema(), rows.clone()));
-                rows
-            }
-        };
-        if !rows.has_time() {
-            return Err(topic_error(
-                topic,
-                format!("group-by {name}: a topic source needs a timeColumn"),
-            ));
-        }
-        let (rows, mut counts) = rows.prepare(topic, "live", 0, &batch)?;
-        // The schema of this GroupBy's stored rows, if it has any.
-        let established = pending
-            .get(name)
-            .map(|p| p.schema.clone())
-            .or_else(|| state.heads.get(name).and_then(|h| h.schema()))
-            .or_else(|| state.bound.get(name).map(|b| b.schema()));
-        let rows = match &established {
-            Some(schema) => conform(&rows, schema, &partition_column(group_by))
-                .map_err(|reason| topic_error(topic, format!("group-by {name}: {reason}")))?,
-            None => {
-                // The GroupBy's first rows fix its schema: they must bind its aggregations and
-                // keys, or the store could not open them again.
-                let bad = |reason: String| topic_error(topic, format!("group-by {name}: {reason}"));
-                tilefold_query::evaluate::GroupByEvaluator::new(group_by, &rows.schema())
-                    .map_err(|e| bad(e.to_string()))?;
-                super::rebuild::key_codec(group_by, &rows.schema())
-                    .map_err(|e| bad(e.to_string()))?;
-                rows
-            }
-        };
-        let ts = rows
-            .column_by_name(TIME_COLUMN)
-            .map(|c| c.as_primitive::<Int64Type>().clone());
-        let ts = ts.as_ref().map(|t| t.values().as_ref()).unwrap_or(&[]);
-        if let Some(&ts) = ts
-            .iter()
-            .find(|&&t| t > now.saturating_add(options.max_future_skew_ms))
-        {
-            return Err(Error::Ingest(IngestError::FutureTimestamp {
-                topic: topic.to_owned(),
-                group_by: name.to_owned(),
-                ts,
-                now,
-                skew_ms: options.max_future_skew_ms,
-            }));
-        }
-        // Lateness is measured against the GroupBy's newest row (stored, unsealed or earlier
-        // in this group).
-        let bound = state.bound.get(name);
-        let stream_from = bound.map_or(i64::MIN, |b| b.entry.stream_from());
-        let watermark = [
-            pending.get(name).and_then(|p| p.watermark),
-            state.heads.get(name).map(|h| h.max_ts()),
-            bound.and_then(|b| b.entry.watermark),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        let oldest = match (watermark, options.max_lateness_ms) {
-            (Some(w), Some(late)) => w.saturating_sub(late),
-            _ => i64::MIN,
-        };
-        let mut keep = Vec::with_capacity(ts.len());
-        for &t in ts {
-            if t < stream_from {
-                counts.superseded += 1;
-                keep.push(false);
-            } else if t < oldest {
-                counts.late += 1;
-                keep.push(false);
-            } else {
-                keep.push(true);
-            }
-        }
-        let rows = if keep.iter().all(|&k| k) {
-            rows
-        } else {
-            filter_record_batch(&rows, &BooleanArray::from(keep))
-                .map_err(|e| topic_error(topic, e.to_string()))?
-        };
-        counts.kept = rows.num_rows();
-        let newest = super::rebuild::ts_range(&rows).1;
-        let newest = (rows.num_rows() > 0).then_some(newest);
-        report.group_bys.insert(name.to_owned(), counts);
-        let schema = established.unwrap_or_else(|| rows.schema());
-        prepared.push((name.to_owned(), rows, schema, newest));
-    }
-    for (name, rows, schema, newest) in prepared {
-        let p = pending.entry(name).or_insert_with(|| Group {
-            batches: Vec::new(),
-            schema,
-            watermark: None,
-        });
-        if rows.num_rows() > 0 {
-            p.batches.push(rows);
-        }
-        p.watermark = p.watermark.max(newest);
-    }
-    Ok(report)
-}
-
-/// Decodes JSON rows against the topic's schema: the raw schema of the table its streaming
-/// sources also read, when loaded; else one inferred from the rows.
-fn decode_json(
-    store: &Store,
-    state: &State,
-    live: &mut Live,
-    topic: &str,
-    readers: &[(&GroupBy, usize)],
-    rows: &[serde_json::Value],
-) -> Result<RecordBatch> {
-    for (i, row) in rows.iter().enumerate() {
-        if !row.is_object() {
-            return Err(topic_error(
-                topic,
-                format!("row {}: not a JSON object", i + 1),
-            ));
-        }
-    }
-    let schema = match table_schema(store, state, live, readers)? {
-        Some(schema) => schema,
-        None => {
-            let inferred = arrow::json::reader::infer_json_schema_from_iterator(
-                rows.iter().map(|row| Ok(row.clone())),
-            )
-            .map_err(|e| topic_error(topic, format!("inferring a schema: {e}")))?;
-            Arc::new(inferred)
-        }
-    };
-    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
-        .with_batch_size(rows.len().max(1))
-        .build_decoder()
-        .map_err(|e| topic_error(topic, e.to_string()))?;
-    decoder
-        .serialize(rows)
-        .map_err(|e| topic_error(topic, e.to_string()))?;
-    match decoder
-        .flush()
-        .map_err(|e| topic_error(topic, e.to_string()))?
-    {
-        Some(batch) => Ok(batch),
-        None => Ok(RecordBatch::new_empty(schema)),
-    }
-}
-
-/// The raw schema of a loaded table some streaming source of the topic also reads.
-fn table_schema(
-    store: &Store,
-    state: &State,
-    live: &mut Live,
-    readers: &[(&GroupBy, usize)],
-) -> Result<Option<SchemaRef>> {
-    for (group_by, index) in readers {
-        let Some(tilefold_query::config::Source::Events(source)) = group_by.sources().get(*index)
-        else {
-            continue;
-        };
-        let Some(table) = source.table.as_deref().and_then(|t| t.split('/').next()) else {
-            continue;
-        };
-        let Some(file) = state
-            .tables
-            .get(table)
-            .and_then(|t| t.partitions.values().next_back())
-        else {
-            continue;
-        };
-        if let Some(schema) = live.table_schemas.get(&file.file) {
-            return Ok(Some(schema.clone()));
-        }
-        let segment = tilefold_storage::Segment::open(&store.inner.dir.join(&file.file))?;
-        let schema: SchemaRef = Arc::new(Schema::clone(&segment.batch().schema()));
-        live.table_schemas.insert(file.file.clone(), schema.clone());
-        return Ok(Some(schema));
-    }
-    Ok(None)
 }

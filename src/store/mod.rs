@@ -17,6 +17,7 @@ mod fetch;
 mod head;
 mod ingest;
 mod load;
+mod prepare;
 mod rebuild;
 mod seal;
 mod topic;
