@@ -526,3 +526,65 @@ fn a_dropped_store_reopens_at_once_even_with_a_seal_under_way() {
     check_all(&store, &events, &times(end));
     store.check().unwrap();
 }
+
+/// The tiles a GroupBy of `t.live.v1`'s shape keeps for `events` when the newest row is at
+/// `watermark` (DESIGN.md "Measured floor"): five-minute tiles from 12 hours before the newest
+/// row's five minutes, hourly ones from 12 days before its hour, day, 4-day and 16-day tiles
+/// always; one tile per key and aligned start that holds a row.
+fn expected_tiles(events: &[(String, i64, i64)], watermark: i64) -> usize {
+    let floor = |t: i64, size: i64| t.div_euclid(size) * size;
+    let five = 5 * 60_000;
+    let levels = [
+        (five, floor(watermark, five) - 12 * HOUR),
+        (HOUR, floor(watermark, HOUR) - 12 * DAY),
+        (DAY, i64::MIN),
+        (4 * DAY, i64::MIN),
+        (16 * DAY, i64::MIN),
+    ];
+    let mut tiles = std::collections::BTreeSet::new();
+    for (k, _, ts) in events {
+        for (i, (size, kept)) in levels.iter().enumerate() {
+            let start = floor(*ts, *size);
+            if start >= *kept {
+                tiles.insert((k.clone(), i, start));
+            }
+        }
+    }
+    tiles.len()
+}
+
+/// A store fed only live keeps five-minute tiles for 12 hours and hourly ones for 12 days:
+/// each seal removes the fine tiles that fell behind the newest row, and values do not change
+/// (the evaluator reads those ranges from the sealed rows).
+#[test]
+fn seals_remove_fine_tiles_that_fell_behind_the_newest_row() {
+    let dir = TempDir::new("trim");
+    let end = now();
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let mut events = Vec::new();
+    let mut trimmed = 0;
+    for day in (0..16).rev() {
+        let from = end - (day + 1) * DAY;
+        let batch: Vec<(String, i64, i64)> = (0..40)
+            .map(|i| {
+                let k = ["a", "b", "c", "d", "e"][i % 5].to_owned();
+                (k, i as i64 % 13, from + (i as i64 * 2_160_001) % DAY)
+            })
+            .collect();
+        store.ingest_json("ev", rows(&batch)).unwrap();
+        events.extend(batch);
+        trimmed += store.compact().unwrap().trimmed;
+        let watermark = events.iter().map(|e| e.2).max().unwrap();
+        let report = store.check().unwrap();
+        assert_eq!(report.tiles, expected_tiles(&events, watermark), "day {day}");
+        check_all(&store, &events, &times(end));
+    }
+    assert!(trimmed > 0);
+    let store = {
+        drop(store);
+        Store::open(&dir.0).unwrap()
+    };
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+}

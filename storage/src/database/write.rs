@@ -160,6 +160,34 @@ impl WriteTxn {
         Ok(())
     }
 
+    /// Removes the tiles of each (key, level) whose starts lie in the range given with it;
+    /// returns how many were removed.
+    pub fn remove_tiles<'a>(
+        &mut self,
+        group_by: &str,
+        ranges: impl IntoIterator<Item = (&'a [u8], u8, std::ops::Range<i64>)>,
+    ) -> Result<usize> {
+        let name = tiles_table_name(group_by);
+        let context = || format!("removing tiles from table {name}");
+        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        let mut table = self.table(definition, &context)?;
+        let mut removed = 0;
+        for (key, level, starts) in ranges {
+            if starts.start >= starts.end {
+                continue;
+            }
+            let range = (key, level, starts.start)..(key, level, starts.end);
+            for entry in table
+                .extract_from_if(range, |_, _| true)
+                .map_err(|err| database_error(&context(), err))?
+            {
+                entry.map_err(|err| database_error(&context(), err))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Stores `sealed` as the tile at (`key`, `level`, `start`) exactly as given, checksum
     /// included: for tests that store corrupted tiles.
     #[doc(hidden)]
