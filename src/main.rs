@@ -211,10 +211,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let store = open(cli.store)?;
             let report = store.compact().map_err(|e| e.to_string())?;
             println!(
-                "sealed {} rows of {} group-bys; {} tiles written or merged",
+                "sealed {} rows of {} group-bys; {} tiles written or merged, {} fine tiles removed",
                 report.group_bys.values().sum::<usize>(),
                 report.group_bys.len(),
-                report.tiles
+                report.tiles,
+                report.trimmed
             );
             for (name, rows) in &report.group_bys {
                 println!("  {name}: {rows} rows sealed");
