@@ -51,39 +51,32 @@ fn options() -> Options {
 type Row = (Option<&'static str>, i64, Option<i64>);
 
 fn arrow_rows(rows: &[Row]) -> RecordBatch {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("k", DataType::Utf8, true),
-        Field::new("v", DataType::Int64, true),
-        Field::new("ts", DataType::Int64, true),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        )),
-        Arc::new(Int64Array::from(
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        )),
-        Arc::new(Int64Array::from(
-            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-        )),
-    ];
-    RecordBatch::try_new(schema, columns).unwrap()
+    batch(rows, false)
 }
 
 /// Rows whose `v` is a string: the stored rows have LONG `v`, so the request is rejected.
 fn mistyped(rows: &[Row]) -> RecordBatch {
+    batch(rows, true)
+}
+
+fn batch(rows: &[Row], string_values: bool) -> RecordBatch {
+    let (v_type, v): (DataType, ArrayRef) = if string_values {
+        let v = rows.iter().map(|r| format!("x{}", r.1)).collect::<Vec<_>>();
+        (DataType::Utf8, Arc::new(StringArray::from(v)))
+    } else {
+        let v = rows.iter().map(|r| r.1).collect::<Vec<_>>();
+        (DataType::Int64, Arc::new(Int64Array::from(v)))
+    };
     let schema = Arc::new(Schema::new(vec![
         Field::new("k", DataType::Utf8, true),
-        Field::new("v", DataType::Utf8, true),
+        Field::new("v", v_type, true),
         Field::new("ts", DataType::Int64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(
             rows.iter().map(|r| r.0).collect::<Vec<_>>(),
         )),
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| format!("x{}", r.1)).collect::<Vec<_>>(),
-        )),
+        v,
         Arc::new(Int64Array::from(
             rows.iter().map(|r| r.2).collect::<Vec<_>>(),
         )),

@@ -124,62 +124,51 @@ impl Run {
 
     /// Prepares the run's rows at once; if that fails, each request alone.
     fn flush(self, store: &Store, state: &State, live: &mut Live, now: i64, out: &mut Prepared) {
-        if self.members.len() > 1 {
+        let Run {
+            topic,
+            schema,
+            members,
+        } = self;
+        let mut prepare = |rows: &RecordBatch, offsets: &[usize], pending: &mut _| {
+            let readers = readers(state, &topic)?;
+            prepare_rows(
+                store, state, live, &topic, &readers, rows, offsets, now, pending,
+            )
+        };
+        if members.len() > 1 {
             let mut offsets = vec![0];
-            for m in &self.members {
+            for m in &members {
                 offsets.push(offsets[offsets.len() - 1] + m.batch.num_rows());
             }
-            let together = concat_batches(&self.schema, self.members.iter().map(|m| &m.batch))
-                .map_err(|e| topic_error(&self.topic, e.to_string()))
-                .and_then(|rows| {
-                    let readers = readers(state, &self.topic)?;
-                    prepare_rows(
-                        store,
-                        state,
-                        live,
-                        &self.topic,
-                        &readers,
-                        &rows,
-                        &offsets,
-                        now,
-                        &mut out.pending,
-                    )
-                });
+            let together = concat_batches(&schema, members.iter().map(|m| &m.batch))
+                .map_err(|e| topic_error(&topic, e.to_string()))
+                .and_then(|rows| prepare(&rows, &offsets, &mut out.pending));
             if let Ok(reports) = together {
-                for (m, report) in self.members.into_iter().zip(reports) {
-                    if let Some((id, sequence)) = m.request.producer {
-                        out.producers.insert(id, sequence);
-                    }
-                    out.accepted.push((m.reply, report));
+                for (m, report) in members.into_iter().zip(reports) {
+                    out.accept(m, report);
                 }
                 return;
             }
         }
-        for m in self.members {
+        for m in members {
             let offsets = [0, m.batch.num_rows()];
-            let result = readers(state, &self.topic).and_then(|readers| {
-                prepare_rows(
-                    store,
-                    state,
-                    live,
-                    &self.topic,
-                    &readers,
-                    &m.batch,
-                    &offsets,
-                    now,
-                    &mut out.pending,
-                )
-            });
-            match result.map(|mut reports| reports.pop().expect("one report")) {
-                Ok(report) => {
-                    if let Some((id, sequence)) = m.request.producer {
-                        out.producers.insert(id, sequence);
-                    }
-                    out.accepted.push((m.reply, report));
+            match prepare(&m.batch, &offsets, &mut out.pending) {
+                Ok(mut reports) => {
+                    let report = reports.pop().expect("one report");
+                    out.accept(m, report);
                 }
                 Err(err) => out.replies.push((m.reply, Err(err))),
             }
         }
+    }
+}
+
+impl Prepared {
+    fn accept(&mut self, member: Member, report: IngestReport) {
+        if let Some((id, sequence)) = member.request.producer {
+            self.producers.insert(id, sequence);
+        }
+        self.accepted.push((member.reply, report));
     }
 }
 
