@@ -14,8 +14,8 @@ use std::io::Cursor;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::{concat_batches, interleave_record_batch};
 use arrow::datatypes::{Int64Type, SchemaRef};
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
@@ -157,8 +157,8 @@ impl Head {
     }
 }
 
-/// Merges runs sorted by (key, ts), oldest first, into one in a single pass; on ties the older
-/// row comes first.
+/// Merges runs sorted by (key, ts), oldest first, into one in a single pass (each row copied
+/// once); on ties the older row comes first.
 pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
     let Some(first) = runs.first() else {
         return Err(Error::Request("merging no head rows".into()));
@@ -166,45 +166,50 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
     if runs.len() == 1 {
         return Ok(first.clone());
     }
-    let all = concat_batches(&first.schema(), runs).map_err(internal)?;
-    let (Some(keys), Some(ts)) = (
-        all.column_by_name(KEY_COLUMN)
-            .and_then(|c| c.as_binary_opt::<i32>()),
-        all.column_by_name(TIME_COLUMN)
-            .and_then(|c| c.as_primitive_opt::<Int64Type>()),
-    ) else {
+    let columns: Option<Vec<_>> = runs
+        .iter()
+        .map(|run| {
+            Some((
+                run.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?,
+                run.column_by_name(TIME_COLUMN)?
+                    .as_primitive_opt::<Int64Type>()?
+                    .values(),
+            ))
+        })
+        .collect();
+    let Some(columns) = columns else {
+        let all = concat_batches(&first.schema(), runs).map_err(internal)?;
         return sort_by_key_and_ts(&all).map_err(internal);
     };
-    // (next row, end) of each run in `all`.
-    let mut cursors: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
-    let mut at = 0;
-    for run in runs {
-        cursors.push((at, at + run.num_rows()));
-        at += run.num_rows();
-    }
-    let mut order = Vec::with_capacity(all.num_rows());
+    // The next row of each run.
+    let mut next = vec![0usize; runs.len()];
+    let mut order: Vec<(usize, usize)> =
+        Vec::with_capacity(runs.iter().map(RecordBatch::num_rows).sum());
     loop {
         let mut best: Option<usize> = None;
-        for (c, &(next, end)) in cursors.iter().enumerate() {
-            if next == end {
+        for (r, (keys, ts)) in columns.iter().enumerate() {
+            let i = next[r];
+            if i == ts.len() {
                 continue;
             }
             let smaller = match best {
                 None => true,
                 Some(b) => {
-                    let other = cursors[b].0;
-                    (keys.value(next), ts.value(next)) < (keys.value(other), ts.value(other))
+                    let (other_keys, other_ts) = &columns[b];
+                    let j = next[b];
+                    (keys.value(i), ts[i]) < (other_keys.value(j), other_ts[j])
                 }
             };
             if smaller {
-                best = Some(c);
+                best = Some(r);
             }
         }
         let Some(b) = best else { break };
-        order.push(cursors[b].0 as u32);
-        cursors[b].0 += 1;
+        order.push((b, next[b]));
+        next[b] += 1;
     }
-    take_record_batch(&all, &UInt32Array::from(order)).map_err(internal)
+    let refs: Vec<&RecordBatch> = runs.iter().collect();
+    interleave_record_batch(&refs, &order).map_err(internal)
 }
 
 fn internal(err: arrow::error::ArrowError) -> Error {
