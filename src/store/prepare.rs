@@ -260,39 +260,29 @@ fn prepare_rows(
             ..IngestReport::default()
         })
         .collect();
-    let request_of = |row: u32| offsets.partition_point(|&o| o <= row as usize) - 1;
     let options = &store.inner.options;
     let mut prepared: Vec<(String, RecordBatch, SchemaRef, Option<i64>)> = Vec::new();
+    let mut applied: Vec<(QueryAndKeys, _)> = Vec::new();
     for &(group_by, index) in readers {
         let name = group_by.name();
-        let source = bound_source(live, group_by, index, &batch.schema())?;
-        if !source.has_time() {
-            return Err(topic_error(
-                topic,
-                format!("group-by {name}: a topic source needs a timeColumn"),
-            ));
-        }
-        // Counts per request, and the request of each prepared row (all the first's when one).
-        let (rows, mut counts, request_rows) = if requests == 1 {
-            let (rows, counts) = source.prepare(topic, "live", 0, batch)?;
-            (rows, vec![counts], None)
-        } else {
-            let (rows, _, trace) = source.prepare_traced(topic, "live", 0, batch)?;
-            let mut counts = vec![RowCounts::default(); requests];
-            for (i, c) in counts.iter_mut().enumerate() {
-                c.read = offsets[i + 1] - offsets[i];
-                for fate in &trace.fates[offsets[i]..offsets[i + 1]] {
-                    match fate {
-                        Fate::Kept => {}
-                        Fate::Filtered => c.filtered += 1,
-                        Fate::NullTime => c.null_time += 1,
-                        Fate::NullKeys => c.null_keys += 1,
-                    }
+        // GroupBys reading the topic through the same query and keys share its rows.
+        let from = (&group_by.sources()[index], group_by.key_columns());
+        let shared = match applied.iter().position(|(f, _)| *f == from) {
+            Some(i) => i,
+            None => {
+                let source = bound_source(live, group_by, index, &batch.schema())?;
+                if !source.has_time() {
+                    return Err(topic_error(
+                        topic,
+                        format!("group-by {name}: a topic source needs a timeColumn"),
+                    ));
                 }
+                applied.push((from, apply_source(&source, topic, batch, offsets)?));
+                applied.len() - 1
             }
-            let of: Vec<u32> = trace.origin.iter().map(|&r| request_of(r) as u32).collect();
-            (rows, counts, Some(of))
         };
+        let (rows, counts, request_rows) = &applied[shared].1;
+        let (rows, mut counts) = (rows.clone(), counts.clone());
         let request = |row: usize| request_rows.as_ref().map_or(0, |of| of[row] as usize);
         // The schema of this GroupBy's stored rows, if it has any.
         let established = pending
@@ -403,6 +393,41 @@ fn prepare_rows(
         p.watermark = p.watermark.max(newest);
     }
     Ok(reports)
+}
+
+/// What a source query and key columns are: GroupBys with equal ones get equal rows.
+type QueryAndKeys<'a> = (&'a tilefold_query::config::Source, &'a [String]);
+
+/// `source` applied to the rows of consecutive requests (request `i` holds rows
+/// `offsets[i]..offsets[i + 1]` of `batch`): the prepared rows, counts per request, and the
+/// request of each prepared row (`None` for one request).
+fn apply_source(
+    source: &SourceRows,
+    topic: &str,
+    batch: &RecordBatch,
+    offsets: &[usize],
+) -> Result<(RecordBatch, Vec<RowCounts>, Option<Vec<u32>>)> {
+    let requests = offsets.len() - 1;
+    if requests == 1 {
+        let (rows, counts) = source.prepare(topic, "live", 0, batch)?;
+        return Ok((rows, vec![counts], None));
+    }
+    let (rows, _, trace) = source.prepare_traced(topic, "live", 0, batch)?;
+    let mut counts = vec![RowCounts::default(); requests];
+    for (i, c) in counts.iter_mut().enumerate() {
+        c.read = offsets[i + 1] - offsets[i];
+        for fate in &trace.fates[offsets[i]..offsets[i + 1]] {
+            match fate {
+                Fate::Kept => {}
+                Fate::Filtered => c.filtered += 1,
+                Fate::NullTime => c.null_time += 1,
+                Fate::NullKeys => c.null_keys += 1,
+            }
+        }
+    }
+    let request_of = |row: u32| (offsets.partition_point(|&o| o <= row as usize) - 1) as u32;
+    let of = trace.origin.iter().map(|&r| request_of(r)).collect();
+    Ok((rows, counts, Some(of)))
 }
 
 /// The source query of `group_by`'s source `index` bound to `schema`, from the writer's cache
