@@ -577,7 +577,11 @@ fn seals_remove_fine_tiles_that_fell_behind_the_newest_row() {
         trimmed += store.compact().unwrap().trimmed;
         let watermark = events.iter().map(|e| e.2).max().unwrap();
         let report = store.check().unwrap();
-        assert_eq!(report.tiles, expected_tiles(&events, watermark), "day {day}");
+        assert_eq!(
+            report.tiles,
+            expected_tiles(&events, watermark),
+            "day {day}"
+        );
         check_all(&store, &events, &times(end));
     }
     assert!(trimmed > 0);

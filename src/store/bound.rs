@@ -95,13 +95,21 @@ impl GroupByData for DataView<'_> {
     fn tiles(
         &self,
         key: &[u8],
-        level: Level,
-        starts: Range<i64>,
-        out: &mut Vec<(i64, Vec<u8>)>,
+        spans: &[(Level, Range<i64>)],
+        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
     ) -> Result<(), EvalError> {
-        Ok(self
-            .read
-            .tiles(self.group_by.name(), key, level as u8, starts, out)?)
+        let spans: Vec<(u8, Range<i64>)> = spans
+            .iter()
+            .map(|(level, starts)| (*level as u8, starts.clone()))
+            .collect();
+        self.read
+            .visit_tiles(self.group_by.name(), key, &spans, |level, start, bytes| {
+                if let Some(level) = out.get_mut(usize::from(level)) {
+                    level.push((start, bytes.to_vec()));
+                }
+                Ok(())
+            })?;
+        Ok(())
     }
 
     fn kept_from(&self) -> [i64; LEVELS] {

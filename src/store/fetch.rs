@@ -103,19 +103,26 @@ impl Store {
             .ok_or_else(|| Error::Request(format!("unknown join {name}")))?;
         let join = &state.joins[&name];
         let t = at.unwrap_or_else(now_millis);
-        let mut base: Vec<(Field, Value)> = Vec::new();
+        // Compiled when the state was published; compiled here only if it somehow was not.
+        let compiled;
+        let online = match state.online.get(&name) {
+            Some(online) => online.as_ref(),
+            None => {
+                compiled = OnlineJoin::compile(join, &state.bound);
+                &compiled
+            }
+        };
+        // The join parts' values, in the order of `online.base`.
+        let mut row: Vec<Value> = Vec::with_capacity(online.base.len());
         let mut exceptions: Vec<(String, Value)> = Vec::new();
-        for part in &join.join_parts {
-            let prefix = part.full_prefix();
+        let mut values = Vec::new();
+        let mut missing = Vec::new();
+        for (part, columns) in join.join_parts.iter().zip(&online.parts) {
             let group_by = &part.group_by;
             let bound = state.bound.get(group_by.name());
-            let fields = match bound {
-                Some(b) => part_fields(b),
-                None => unbound_fields(group_by),
-            };
-            let mut row = vec![Value::Null; fields.len()];
-            let mut values = Vec::new();
-            let mut missing = Vec::new();
+            let filled = row.len();
+            values.clear();
+            missing.clear();
             for key in group_by.key_columns() {
                 match keys.get(part.left_column_for(key)) {
                     Some(v) => values.push(v.clone()),
@@ -124,35 +131,34 @@ impl Store {
             }
             if !missing.is_empty() {
                 exceptions.push((
-                    format!("{prefix}_exception"),
+                    columns.exception.clone(),
                     Value::String(format!(
-                        "join part {prefix}: missing keys {} (keys given: {})",
+                        "join part {}: missing keys {} (keys given: {})",
+                        columns.prefix,
                         missing.join(", "),
                         keys.keys().cloned().collect::<Vec<_>>().join(", ")
                     )),
                 ));
             } else if let Some(bound) = bound {
                 match part_row(bound, &state, &values, QueryTime::At(t), t) {
-                    Ok(Some(r)) => row = r,
+                    Ok(Some(r)) => row.extend(r.into_iter().take(columns.width)),
                     Ok(None) => {}
                     Err(e) => exceptions.push((
-                        format!("{prefix}_exception"),
-                        Value::String(format!("join part {prefix}: {e}")),
+                        columns.exception.clone(),
+                        Value::String(format!("join part {}: {e}", columns.prefix)),
                     )),
                 }
             }
-            for (field, value) in fields.iter().zip(row) {
-                let name = format!("{prefix}_{}", field.name());
-                base.push((Field::new(name, field.data_type().clone(), true), value));
-            }
+            row.resize(filled + columns.width, Value::Null);
         }
+        let mut external: Vec<(Field, Value)> = Vec::new();
         for part in join.external_parts() {
             let full = part.full_name();
             if part.source.is_contextual() {
                 // R-EXT-3: the request's own values.
                 for field in part.source.value_fields() {
                     let value = keys.get(field).cloned().unwrap_or(Value::Null);
-                    base.push((
+                    external.push((
                         Field::new(format!("{full}_{field}"), json_type(&value), true),
                         value,
                     ));
@@ -169,10 +175,18 @@ impl Store {
         }
         let mut features = Features::default();
         let derived = if join.derivations.as_ref().is_some_and(|d| !d.is_empty()) {
-            let compiled = state.online.get(&name).filter(|o| o.matches(&base));
-            let result = match compiled {
-                Some(online) => online.apply(&base, keys, t),
-                None => derive_online(join, &base, keys, t),
+            let result = match &online.derivations {
+                Some(derivations) if external.is_empty() => derivations.apply(&row, keys, t),
+                _ => {
+                    let base: Vec<(Field, Value)> = online
+                        .base
+                        .iter()
+                        .cloned()
+                        .zip(row.iter().cloned())
+                        .chain(external.iter().cloned())
+                        .collect();
+                    derive_online(join, &base, keys, t)
+                }
             };
             match result {
                 Ok(values) => Some(values),
@@ -186,19 +200,27 @@ impl Store {
         } else {
             None
         };
-        let values = derived.unwrap_or_else(|| {
-            base.into_iter()
-                .map(|(f, v)| (f.name().clone(), v))
-                .collect()
-        });
         // R-ONL-10, E-28: a failed part's (derived) columns are removed; its exception stays.
-        let failed: Vec<String> = exceptions
+        let failed: Vec<&str> = exceptions
             .iter()
-            .filter_map(|(n, _)| n.strip_suffix("exception").map(str::to_owned))
+            .filter_map(|(n, _)| n.strip_suffix("exception"))
             .collect();
-        features.values.extend(values.into_iter().filter(|(n, v)| {
-            !v.is_null() && !failed.iter().any(|prefix| n.starts_with(prefix.as_str()))
-        }));
+        let kept =
+            |n: &str, v: &Value| !v.is_null() && !failed.iter().any(|prefix| n.starts_with(prefix));
+        match derived {
+            Some(values) => features
+                .values
+                .extend(values.into_iter().filter(|(n, v)| kept(n, v))),
+            None => {
+                let base = online.base.iter().map(Field::name).zip(row);
+                let external = external.into_iter().map(|(f, v)| (f.name().clone(), v));
+                features.values.extend(
+                    base.filter(|(n, v)| kept(n, v))
+                        .map(|(n, v)| (n.clone(), v))
+                        .chain(external.filter(|(n, v)| kept(n, v))),
+                );
+            }
+        }
         features.values.extend(exceptions);
         Ok(features)
     }
@@ -300,34 +322,40 @@ pub(super) fn group_by_derivations(
     Ok(Some(derivations))
 }
 
-/// A join's derivations compiled once for fetch (R-DER-4: reused across calls): over the base
-/// columns, the left key columns typed as the GroupBy keys they map to, `ts` and `ds`.
+/// What fetching a join needs that depends only on the published state, prepared once per
+/// state: each join part's column names and types, and the join's derivations compiled (R-DER-4:
+/// reused across calls).
 #[derive(Debug)]
-pub(super) struct OnlineDerivations {
+pub(super) struct OnlineJoin {
+    /// Per join part, in order.
+    parts: Vec<PartColumns>,
+    /// The join parts' output columns (named `<prefix>_<column>`), in order.
     base: Vec<Field>,
-    keys: Vec<KeyCodec>,
-    fields: Vec<Field>,
-    derivations: Derivations,
+    /// `None` when the join has no derivations, when they need request-typed inputs
+    /// (contextual external parts), or when they do not compile (each fetch then compiles them
+    /// and reports the failure, R-ONL-10).
+    derivations: Option<OnlineDerivations>,
 }
 
-impl OnlineDerivations {
-    /// Compiles `join`'s derivations against the current GroupBys; `None` when it has none, when
-    /// they need request-typed inputs (contextual external parts), or when they do not compile
-    /// (each fetch then compiles them and reports the failure, R-ONL-10).
-    pub(super) fn compile(
-        join: &Join,
-        bound: &BTreeMap<String, Arc<BoundGroupBy>>,
-    ) -> Option<OnlineDerivations> {
-        let derivations = join.derivations.as_deref().filter(|d| !d.is_empty())?;
-        if !join.external_parts().is_empty() {
-            return None;
-        }
+/// One join part's share of [`OnlineJoin::base`].
+#[derive(Debug)]
+struct PartColumns {
+    /// The part's full prefix.
+    prefix: String,
+    /// The name of the part's exception column, `<prefix>_exception`.
+    exception: String,
+    /// How many columns the part has.
+    width: usize,
+}
+
+impl OnlineJoin {
+    /// Prepares `join` against the current GroupBys.
+    pub(super) fn compile(join: &Join, bound: &BTreeMap<String, Arc<BoundGroupBy>>) -> OnlineJoin {
+        let mut parts = Vec::with_capacity(join.join_parts.len());
         let mut base = Vec::new();
-        let mut keys: Vec<KeyCodec> = Vec::new();
         for part in &join.join_parts {
             let prefix = part.full_prefix();
-            let group_by = bound.get(part.group_by.name());
-            let fields = match group_by {
+            let fields = match bound.get(part.group_by.name()) {
                 Some(b) => part_fields(b),
                 None => unbound_fields(&part.group_by),
             };
@@ -338,6 +366,46 @@ impl OnlineDerivations {
                     true,
                 )
             }));
+            parts.push(PartColumns {
+                exception: format!("{prefix}_exception"),
+                prefix,
+                width: fields.len(),
+            });
+        }
+        let derivations = OnlineDerivations::compile(join, bound, &base);
+        OnlineJoin {
+            parts,
+            base,
+            derivations,
+        }
+    }
+}
+
+/// A join's derivations compiled once for fetch: over the base columns, the left key columns
+/// typed as the GroupBy keys they map to, `ts` and `ds`.
+#[derive(Debug)]
+struct OnlineDerivations {
+    keys: Vec<KeyCodec>,
+    fields: Vec<Field>,
+    derivations: Derivations,
+}
+
+impl OnlineDerivations {
+    /// Compiles `join`'s derivations over `base`, its join parts' columns; `None` when it has
+    /// none, when they need request-typed inputs (contextual external parts), or when they do
+    /// not compile.
+    fn compile(
+        join: &Join,
+        bound: &BTreeMap<String, Arc<BoundGroupBy>>,
+        base: &[Field],
+    ) -> Option<OnlineDerivations> {
+        let derivations = join.derivations.as_deref().filter(|d| !d.is_empty())?;
+        if !join.external_parts().is_empty() {
+            return None;
+        }
+        let mut keys: Vec<KeyCodec> = Vec::new();
+        for part in &join.join_parts {
+            let group_by = bound.get(part.group_by.name());
             for (i, key) in part.group_by.key_columns().iter().enumerate() {
                 let left = part.left_column_for(key).to_owned();
                 let data_type = group_by
@@ -350,7 +418,7 @@ impl OnlineDerivations {
         }
         let names: Vec<String> = base.iter().map(|f| f.name().clone()).collect();
         keys.retain(|k| !names.contains(&k.columns()[0].0));
-        let mut fields = base.clone();
+        let mut fields = base.to_vec();
         for key in &keys {
             let (name, data_type) = &key.columns()[0];
             fields.push(Field::new(name, data_type.to_arrow(), true));
@@ -369,30 +437,21 @@ impl OnlineDerivations {
         )
         .ok()?;
         Some(OnlineDerivations {
-            base,
             keys,
             fields,
             derivations,
         })
     }
 
-    /// Whether the base columns of a fetch are the ones compiled for.
-    fn matches(&self, base: &[(Field, Value)]) -> bool {
-        self.base.len() == base.len()
-            && self
-                .base
-                .iter()
-                .zip(base)
-                .all(|(a, (b, _))| a.name() == b.name() && a.data_type() == b.data_type())
-    }
-
+    /// The derived values of one fetch: `base` holds the join parts' values.
     fn apply(
         &self,
-        base: &[(Field, Value)],
+        base: &[Value],
         keys: &BTreeMap<String, Value>,
         t: i64,
     ) -> std::result::Result<Vec<(String, Value)>, String> {
-        let mut row: Vec<Value> = base.iter().map(|(_, v)| v.clone()).collect();
+        let mut row: Vec<Value> = Vec::with_capacity(self.fields.len());
+        row.extend_from_slice(base);
         for key in &self.keys {
             let value = keys
                 .get(&key.columns()[0].0)

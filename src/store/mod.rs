@@ -114,8 +114,8 @@ struct State {
     joins: Arc<BTreeMap<String, Join>>,
     tables: Arc<BTreeMap<String, TableEntry>>,
     bound: BTreeMap<String, Arc<BoundGroupBy>>,
-    /// Joins' derivations compiled for fetch.
-    online: BTreeMap<String, Arc<fetch::OnlineDerivations>>,
+    /// Joins prepared for fetch: column names, derivations compiled.
+    online: BTreeMap<String, Arc<fetch::OnlineJoin>>,
     /// Unsealed live rows per GroupBy, and the numbers of the head entries holding them.
     heads: Heads,
     read: ReadTxn,
@@ -335,7 +335,7 @@ impl Store {
         {
             old.online.clone()
         } else {
-            online_derivations(&joins, &bound)
+            online_joins(&joins, &bound)
         };
         let state = State {
             online,
@@ -437,7 +437,7 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
     }
     bind_heads(dir, &group_bys, &heads, &mut bound)?;
     Ok(State {
-        online: online_derivations(&joins, &bound),
+        online: online_joins(&joins, &bound),
         group_bys: Arc::new(group_bys),
         joins: Arc::new(joins),
         tables: Arc::new(tables),
@@ -470,14 +470,17 @@ fn bind_heads(
     Ok(())
 }
 
-fn online_derivations(
+fn online_joins(
     joins: &BTreeMap<String, Join>,
     bound: &BTreeMap<String, Arc<BoundGroupBy>>,
-) -> BTreeMap<String, Arc<fetch::OnlineDerivations>> {
+) -> BTreeMap<String, Arc<fetch::OnlineJoin>> {
     joins
         .iter()
-        .filter_map(|(name, join)| {
-            fetch::OnlineDerivations::compile(join, bound).map(|o| (name.clone(), Arc::new(o)))
+        .map(|(name, join)| {
+            (
+                name.clone(),
+                Arc::new(fetch::OnlineJoin::compile(join, bound)),
+            )
         })
         .collect()
 }

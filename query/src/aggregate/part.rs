@@ -275,6 +275,32 @@ impl AggregationPart {
         self.merge_shaped(a, b)
     }
 
+    /// [`Self::merge`], taking `b`: an empty `a` takes `b` itself (what merging into an empty
+    /// state gives, for every part), and distinct sets move their items instead of copying them.
+    pub fn merge_owned(&self, a: &mut Ir, b: Ir) -> Result<(), AggregationError> {
+        if a.is_empty() {
+            *a = b;
+            return Ok(());
+        }
+        // Parts whose states the kernel merges directly (see `merge_shaped`).
+        let plain = self.bucket_column.is_none()
+            && !matches!(self.shape, Shape::PerKey | Shape::ElementWise);
+        let bound = match &self.kernel {
+            Kernel::UniqueCount if plain => Some(None),
+            Kernel::BoundedUniqueCount(k) if plain => Some(Some(*k)),
+            _ => None,
+        };
+        match (bound, b) {
+            (Some(bound), Ir::Distinct(y)) if matches!(a, Ir::Distinct(_)) => {
+                if let Ir::Distinct(x) = a {
+                    super::distinct::distinct_merge_owned(x, y, bound);
+                }
+                Ok(())
+            }
+            (_, b) => self.merge(a, &b),
+        }
+    }
+
     fn merge_shaped(&self, a: &mut Ir, b: &Ir) -> Result<(), AggregationError> {
         match self.shape {
             Shape::PerKey => merge_keyed(a, b, |x, y| self.kernel.merge(x, y)),

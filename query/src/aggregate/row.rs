@@ -233,6 +233,15 @@ impl RowAggregator {
         Ok(())
     }
 
+    /// [`Self::merge`], taking `other`'s states instead of copying them where it can
+    /// ([`AggregationPart::merge_owned`]).
+    pub fn merge_owned(&self, into: &mut [Ir], other: Vec<Ir>) -> Result<(), AggregationError> {
+        for ((part, a), b) in self.parts.iter().zip(into.iter_mut()).zip(other) {
+            part.merge_owned(a, b)?;
+        }
+        Ok(())
+    }
+
     /// The output values, in column order. `per_window[w]` holds the merged states for window
     /// `w` of [`Self::windows`].
     pub fn finalize(&self, per_window: &[&[Ir]]) -> Vec<Value> {

@@ -67,11 +67,13 @@ pub(super) fn evaluate(
             }
         }
     }
+    let spans: Vec<(Level, Range<i64>)> = Level::ALL
+        .into_iter()
+        .filter_map(|level| Some((level, spans[level.index()].take()?)))
+        .collect();
     let mut tiles: [Vec<(i64, Vec<u8>)>; LEVELS] = Default::default();
-    for level in Level::ALL {
-        if let Some(span) = spans[level.index()].take() {
-            data.tiles(key, level, span, &mut tiles[level.index()])?;
-        }
+    if !spans.is_empty() {
+        data.tiles(key, &spans, &mut tiles)?;
     }
     // Rows no tile covers yet: every window takes those in its range, whatever the pieces.
     let mut unsealed = Vec::new();
@@ -82,7 +84,8 @@ pub(super) fn evaluate(
     let mut acc = aggregator.new_irs();
     let mut batches = Vec::new();
     let mut unsealed_done = end;
-    for (w, pieces) in steps {
+    let last = steps.len().saturating_sub(1);
+    for (step, (w, pieces)) in steps.into_iter().enumerate() {
         let start = starts[w];
         if start < unsealed_done {
             for batch in &unsealed {
@@ -110,7 +113,7 @@ pub(super) fn evaluate(
                             start: *start,
                             source,
                         })?;
-                        aggregator.merge(&mut acc, &irs)?;
+                        aggregator.merge_owned(&mut acc, irs)?;
                     }
                 }
                 Piece::Events(range) => {
@@ -123,7 +126,12 @@ pub(super) fn evaluate(
                 }
             }
         }
-        per_window[w] = acc.clone();
+        // The last window takes the states; the others copy those their columns read.
+        per_window[w] = if step == last {
+            std::mem::take(&mut acc)
+        } else {
+            evaluator.window_states(w, &acc)
+        };
     }
     Ok(evaluator.finalize(aggregator, &per_window))
 }

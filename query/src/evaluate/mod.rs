@@ -43,13 +43,14 @@ pub enum QueryTime {
 
 /// The stored data of one GroupBy, as the evaluator reads it.
 pub trait GroupByData {
-    /// Appends the tiles of `key` at `level` whose starts lie in `starts`, as (start, IR bytes).
+    /// Appends to `out[level]`, for each (level, starts) of `spans` (levels ascending, each at
+    /// most once), the tiles of `key` at that level whose starts lie in `starts`, as (start, IR
+    /// bytes) in ascending start order.
     fn tiles(
         &self,
         key: &[u8],
-        level: Level,
-        starts: Range<i64>,
-        out: &mut Vec<(i64, Vec<u8>)>,
+        spans: &[(Level, Range<i64>)],
+        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
     ) -> Result<(), EvalError>;
     /// The first tile start kept at each level (tiles cover every start from there on).
     fn kept_from(&self) -> [i64; LEVELS];
@@ -98,6 +99,9 @@ pub struct GroupByEvaluator {
     aggregator: Option<RowAggregator>,
     /// Window lengths in ms per [`RowAggregator::windows`], `None` = unbounded.
     windows: Vec<Option<i64>>,
+    /// Per window, per aggregation part: whether an output column reads that part's state over
+    /// that window.
+    window_parts: Vec<Vec<bool>>,
     /// Without aggregations: the value columns (R-NAME-3) as indexes into the row schema.
     columns: Vec<usize>,
     fields: Vec<Field>,
@@ -197,12 +201,28 @@ impl GroupByEvaluator {
             let fields = aggregator.output_fields();
             (Some(aggregator), windows, Vec::new(), fields)
         };
+        let window_parts = match &aggregator {
+            Some(aggregator) => (0..windows.len())
+                .map(|w| {
+                    (0..aggregator.parts().len())
+                        .map(|p| {
+                            aggregator
+                                .columns()
+                                .iter()
+                                .any(|c| c.window == w && c.part == p)
+                        })
+                        .collect()
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(GroupByEvaluator {
             name: group_by.name().to_owned(),
             model,
             accuracy: group_by.accuracy(),
             aggregator,
             windows,
+            window_parts,
             columns,
             fields,
         })
@@ -238,6 +258,19 @@ impl GroupByEvaluator {
             }
             (_, None) => entities::evaluate_latest_row(self, data, key, at),
         }
+    }
+
+    /// The states window `w`'s output columns read, copied from `states`; the others empty.
+    fn window_states(&self, w: usize, states: &[Ir]) -> Vec<Ir> {
+        let needed = self.window_parts.get(w).map_or(&[][..], Vec::as_slice);
+        states
+            .iter()
+            .enumerate()
+            .map(|(p, ir)| match needed.get(p) {
+                Some(true) => ir.clone(),
+                _ => Ir::Empty,
+            })
+            .collect()
     }
 
     fn finalize(&self, aggregator: &RowAggregator, per_window: &[Vec<Ir>]) -> Vec<Value> {

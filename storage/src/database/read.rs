@@ -1,6 +1,8 @@
 //! Read transactions: a consistent snapshot; every sealed value is verified as it is read.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use redb::{ReadableTable, TableDefinition, TableError, TableHandle};
 
@@ -8,9 +10,15 @@ use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
 use crate::checksum::unseal;
 use crate::error::{Result, StorageError};
 
+/// A group-by's tiles table, opened in a read transaction.
+type TilesTable = redb::ReadOnlyTable<TileKey<'static>, &'static [u8]>;
+
 /// One redb read transaction: every read sees the same committed state.
 pub struct ReadTxn {
     pub(super) txn: redb::ReadTransaction,
+    /// The tiles tables opened so far, by group-by (`None`: the snapshot has no such table).
+    /// A snapshot never changes, so each is opened once per transaction, not once per read.
+    tiles_tables: RwLock<HashMap<String, Option<Arc<TilesTable>>>>,
 }
 
 impl std::fmt::Debug for ReadTxn {
@@ -36,7 +44,31 @@ pub(super) fn open_optional<K: redb::Key + 'static, V: redb::Value + 'static>(
 
 impl ReadTxn {
     pub(super) fn new(txn: redb::ReadTransaction) -> Self {
-        ReadTxn { txn }
+        ReadTxn {
+            txn,
+            tiles_tables: RwLock::default(),
+        }
+    }
+
+    /// The tiles table of `group_by`, opened on first use; `None` when it does not exist.
+    fn tiles_table(&self, group_by: &str) -> Result<Option<Arc<TilesTable>>> {
+        // A poisoned lock only means a panic elsewhere while it was held; the map stays valid.
+        if let Some(table) = self
+            .tiles_tables
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(group_by)
+        {
+            return Ok(table.clone());
+        }
+        let name = tiles_table_name(group_by);
+        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        let table = open_optional(&self.txn, definition)?.map(Arc::new);
+        self.tiles_tables
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(group_by.to_owned(), table.clone());
+        Ok(table)
     }
 
     /// The recorded format version, `None` in a database not yet initialized.
@@ -122,12 +154,10 @@ impl ReadTxn {
         if starts.start >= starts.end {
             return Ok(());
         }
-        let name = tiles_table_name(group_by);
-        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let Some(table) = open_optional(&self.txn, definition)? else {
+        let Some(table) = self.tiles_table(group_by)? else {
             return Ok(());
         };
-        let context = || format!("reading table {name}");
+        let context = || format!("reading table {}", tiles_table_name(group_by));
         let range = table
             .range((key, level, starts.start)..(key, level, starts.end))
             .map_err(|err| database_error(&context(), err))?;
@@ -141,7 +171,74 @@ impl ReadTxn {
     }
 }
 
+/// How many tiles outside the asked ranges a scan steps over before it seeks instead (a seek
+/// costs about as much as stepping over this many neighbouring tiles).
+const SKIP_BEFORE_SEEK: usize = 8;
+
 impl ReadTxn {
+    /// Calls `visit` with the tiles of `group_by` at `key` for each (level, starts) of `spans`
+    /// (levels ascending, each at most once) whose start lies in `starts`, in key order, as
+    /// (level, start, IR bytes). The bytes are borrowed from the database, not copied.
+    ///
+    /// Tiles of one key sit next to each other whatever their level, so one range scan can
+    /// serve several levels: a scan goes on from one level's tiles into the next level's as long
+    /// as it steps over few tiles nobody asked for, and seeks otherwise. Checksums are verified
+    /// as in [`Self::tiles`].
+    pub fn visit_tiles(
+        &self,
+        group_by: &str,
+        key: &[u8],
+        spans: &[(u8, Range<i64>)],
+        mut visit: impl FnMut(u8, i64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let Some(table) = self.tiles_table(group_by)? else {
+            return Ok(());
+        };
+        let context = || format!("reading table {}", tiles_table_name(group_by));
+        let spans: Vec<&(u8, Range<i64>)> = spans.iter().filter(|(_, s)| s.start < s.end).collect();
+        let Some(&(last_level, last)) = spans.last() else {
+            return Ok(());
+        };
+        // The first span not yet read to its end.
+        let mut next = 0;
+        while let Some(&(level, starts)) = spans.get(next) {
+            let range = table
+                .range((key, *level, starts.start)..(key, *last_level, last.end))
+                .map_err(|err| database_error(&context(), err))?;
+            let mut skipped = 0;
+            let mut resume = spans.len();
+            for entry in range {
+                let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
+                let (_, level, start) = tile_key.value();
+                // Spans wholly before this tile are done.
+                while spans
+                    .get(next)
+                    .is_some_and(|(l, s)| *l < level || (*l == level && s.end <= start))
+                {
+                    next += 1;
+                }
+                match spans.get(next) {
+                    Some((l, s)) if *l == level && s.contains(&start) => {
+                        visit(
+                            level,
+                            start,
+                            unseal_tile(group_by, key, level, start, sealed.value())?,
+                        )?;
+                    }
+                    _ => {
+                        skipped += 1;
+                        if skipped > SKIP_BEFORE_SEEK {
+                            resume = next;
+                            break;
+                        }
+                    }
+                }
+            }
+            next = resume;
+        }
+        Ok(())
+    }
+
     /// Every tile of `group_by` as (key, level, start, IR bytes), in key order, checksums
     /// verified (for checks that rebuild tiles and compare).
     #[expect(
@@ -200,4 +297,78 @@ pub(super) fn hex(bytes: &[u8]) -> String {
         let _ = write!(text, "{byte:02x}");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Database;
+    use super::*;
+
+    /// `visit_tiles` over several levels gives exactly what one `tiles` read per level gives,
+    /// whether its scans step over unasked tiles (few) or seek past them (many).
+    #[test]
+    fn visit_tiles_equals_one_read_per_level() {
+        let dir = std::env::temp_dir().join(format!("tilefold-visit-tiles-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Database::open(&dir).unwrap();
+        let mut write = db.begin_write().unwrap();
+        let mut tiles = Vec::new();
+        for key in [&b"j"[..], b"k", b"l"] {
+            for level in 0..5u8 {
+                // Level 2 holds many tiles, the others a few; starts are 10 apart.
+                let count = if level == 2 { 40 } else { 6 };
+                for i in 0..count {
+                    let value = format!("{key:?}/{level}/{i}").into_bytes();
+                    tiles.push((key.to_vec(), level, i64::from(i) * 10, value));
+                }
+            }
+        }
+        write
+            .put_tiles(
+                "g",
+                tiles
+                    .iter()
+                    .map(|(k, l, s, v)| (k.as_slice(), *l, *s, v.as_slice())),
+            )
+            .unwrap();
+        write.commit().unwrap();
+        let read = db.begin_read().unwrap();
+        let cases: Vec<Vec<(u8, Range<i64>)>> = vec![
+            vec![(2, 0..400)],
+            vec![(0, 10..30), (1, 0..60)],
+            vec![(0, 0..60), (2, 380..400), (3, 0..20)],
+            vec![(1, 50..60), (2, 0..10), (4, 20..50)],
+            vec![(0, 5..5), (2, 100..200), (3, 40..1000)],
+            vec![(0, 0..10), (4, 0..10)],
+            vec![(3, 100..200)],
+            vec![],
+        ];
+        for spans in cases {
+            let mut expected = Vec::new();
+            for (level, starts) in &spans {
+                let mut out = Vec::new();
+                read.tiles("g", b"k", *level, starts.clone(), &mut out)
+                    .unwrap();
+                expected.extend(out.into_iter().map(|(s, v)| (*level, s, v)));
+            }
+            let mut visited = Vec::new();
+            read.visit_tiles("g", b"k", &spans, |level, start, bytes| {
+                visited.push((level, start, bytes.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(visited, expected, "spans {spans:?}");
+        }
+        let mut none = 0;
+        read.visit_tiles("absent", b"k", &[(0, 0..100)], |_, _, _| {
+            none += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(none, 0);
+        drop(read);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
