@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench --bench fetch                                  # 1M and 10M events
 //! TILEFOLD_FETCH_EVENTS=1000000 cargo bench --bench fetch     # one size
+//! TILEFOLD_FETCH_CACHE_MB=4096 cargo bench --bench fetch       # a bigger page cache
 //! ```
 //!
 //! Stores are built once per size under `target/bench-fetch/` and reused. Besides criterion's
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tilefold::{load_path, Store, Value};
+use tilefold::{load_path, Options, Store, Value};
 
 #[path = "support/shop.rs"]
 mod shop;
@@ -30,7 +31,15 @@ fn store_for(events: usize) -> Store {
     let dir = PathBuf::from(target).join(format!("bench-fetch/store-{events}"));
     let ready = dir.join("READY");
     if ready.exists() {
-        return Store::open(&dir).expect("open the bench store");
+        // `TILEFOLD_FETCH_CACHE_MB`: redb's page cache (default 1 GiB, the store's default).
+        let mut options = Options::default();
+        if let Some(mb) = std::env::var("TILEFOLD_FETCH_CACHE_MB")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            options.cache_bytes = mb << 20;
+        }
+        return Store::open_with_options(&dir, options).expect("open the bench store");
     }
     let _ = std::fs::remove_dir_all(&dir);
     let store = Store::open(&dir).expect("create the bench store");

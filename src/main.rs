@@ -20,6 +20,9 @@ struct Cli {
     /// The store directory (created if missing).
     #[arg(long, global = true)]
     store: Option<PathBuf>,
+    /// The most memory the database's page cache may hold, in MiB (default 1024).
+    #[arg(long, global = true, value_name = "MIB")]
+    cache_mb: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,9 +151,21 @@ fn load_configs(paths: &[PathBuf]) -> Result<ConfigSet, String> {
     Ok(configs)
 }
 
-fn open(store: Option<PathBuf>) -> Result<Store, String> {
+fn open(store: Option<PathBuf>, cache_mb: Option<usize>) -> Result<Store, String> {
+    open_with(store, cache_mb, tilefold::Options::default())
+}
+
+/// Opens the store with `options`, and `--cache-mb` if given.
+fn open_with(
+    store: Option<PathBuf>,
+    cache_mb: Option<usize>,
+    mut options: tilefold::Options,
+) -> Result<Store, String> {
     let dir = store.ok_or("this command needs --store DIR")?;
-    Store::open(dir).map_err(|e| e.to_string())
+    if let Some(mb) = cache_mb {
+        options.cache_bytes = mb.saturating_mul(1 << 20);
+    }
+    Store::open_with_options(dir, options).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -167,7 +182,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Apply { paths } => {
             let configs = load_configs(&paths)?;
-            let store = open(cli.store)?;
+            let store = open(cli.store, cli.cache_mb)?;
             store.apply(&configs).map_err(|e| e.to_string())?;
             println!(
                 "applied {} group-bys, {} joins",
@@ -176,7 +191,7 @@ fn run(cli: Cli) -> Result<(), String> {
             );
         }
         Command::Load { table, files } => {
-            let store = open(cli.store)?;
+            let store = open(cli.store, cli.cache_mb)?;
             let report = store
                 .load_parquet(&table, &files)
                 .map_err(|e| e.to_string())?;
@@ -191,13 +206,12 @@ fn run(cli: Cli) -> Result<(), String> {
             max_lateness,
             max_future_skew,
         } => {
-            let dir = cli.store.ok_or("this command needs --store DIR")?;
             let options = tilefold::Options {
                 max_lateness_ms: max_lateness,
                 max_future_skew_ms: max_future_skew,
                 ..tilefold::Options::default()
             };
-            let store = Store::open_with_options(dir, options).map_err(|e| e.to_string())?;
+            let store = open_with(cli.store, cli.cache_mb, options)?;
             let args = cli::ingest::IngestArgs {
                 topic,
                 file,
@@ -208,7 +222,7 @@ fn run(cli: Cli) -> Result<(), String> {
             cli::ingest::run(&store, args)?;
         }
         Command::Compact => {
-            let store = open(cli.store)?;
+            let store = open(cli.store, cli.cache_mb)?;
             let report = store.compact().map_err(|e| e.to_string())?;
             println!(
                 "sealed {} rows of {} group-bys; {} tiles written or merged, {} fine tiles removed",
@@ -222,7 +236,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Check => {
-            let store = open(cli.store)?;
+            let store = open(cli.store, cli.cache_mb)?;
             let report = store.check().map_err(|e| e.to_string())?;
             println!(
                 "checked {} tiles of {} group-bys: ok",
@@ -236,7 +250,7 @@ fn run(cli: Cli) -> Result<(), String> {
             start_ds,
             end_ds,
         } => {
-            let store = open(cli.store)?;
+            let store = open(cli.store, cli.cache_mb)?;
             let options = BackfillOptions {
                 start_ds,
                 end_ds,
@@ -285,7 +299,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .iter()
                 .map(|(k, v)| (k.clone(), json_to_value(v)))
                 .collect();
-            let store = open(cli.store)?;
+            let store = open(cli.store, cli.cache_mb)?;
             let features = match (join, group_by) {
                 (Some(join), None) => store.fetch_join(&join, &keys, at),
                 (None, Some(group_by)) => store.fetch_group_by(&group_by, &keys, at),

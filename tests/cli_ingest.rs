@@ -80,12 +80,21 @@ fn store_with_config(dir: &TempDir) -> String {
     store
 }
 
-/// (SUM(v), COUNT(v)) of key `k` as `fetch --group-by` prints them; `None` for no rows.
+/// (SUM(v), COUNT(v)) of key `k` as `fetch --group-by` prints them; `None` for no rows. (With a
+/// small page cache: `--cache-mb` changes no value.)
 fn fetched(store: &str, k: &str) -> (Option<i64>, Option<i64>) {
     let keys = format!(r#"{{"k": "{k}"}}"#);
     let (stdout, _) = ok(
         store,
-        &["fetch", "--group-by", "t.cli.v1", "--keys", &keys],
+        &[
+            "--cache-mb",
+            "16",
+            "fetch",
+            "--group-by",
+            "t.cli.v1",
+            "--keys",
+            &keys,
+        ],
         None,
     );
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();

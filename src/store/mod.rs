@@ -57,6 +57,10 @@ pub struct Options {
     pub max_future_skew_ms: i64,
     /// The writer seals the head into segments once it holds this many rows. Default: 1,000,000.
     pub seal_rows: usize,
+    /// The most memory redb's page cache may hold. Default: 1 GiB. Fetch reads tiles through
+    /// it: a store whose database file is larger than the cache pays a file read (a system call
+    /// into the OS page cache) for every page it misses.
+    pub cache_bytes: usize,
 }
 
 impl Default for Options {
@@ -66,6 +70,7 @@ impl Default for Options {
             max_lateness_ms: None,
             max_future_skew_ms: 10 * 60 * 1000,
             seal_rows: 1_000_000,
+            cache_bytes: tilefold_storage::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -146,7 +151,7 @@ impl Store {
         let fs = options.fs.clone();
         fs.create_dir_all(&dir).map_err(Error::io(&dir))?;
         let lock = StoreLock::acquire(&dir)?;
-        let db = Database::open_with(&dir, fs.as_ref())?;
+        let db = Database::open_with_cache(&dir, fs.as_ref(), options.cache_bytes)?;
         let state = load_state(&dir, &db)?;
         let live = ingest::Live::load(&state)?;
         // Files no commit references: left by an interrupted change.

@@ -52,7 +52,9 @@ mod lock;
 mod segment;
 
 pub use checksum::{seal, unseal, ChecksumError};
-pub use database::{Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, FORMAT_VERSION};
+pub use database::{
+    Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, DEFAULT_CACHE_BYTES, FORMAT_VERSION,
+};
 pub use error::{Result, StorageError};
 pub use fault::{Fault, FaultInjector};
 pub use fs::{write_atomic, FailingFileSystem, FileSystem, RealFileSystem};

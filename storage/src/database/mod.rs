@@ -34,6 +34,9 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The database's file name inside a store directory.
 pub const DATABASE_FILE_NAME: &str = "tilefold.redb";
 
+/// redb's page cache by default: 1 GiB (redb's own default).
+pub const DEFAULT_CACHE_BYTES: usize = 1 << 30;
+
 const FORMAT_VERSION_KEY: &str = "format_version";
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -81,6 +84,16 @@ impl Database {
     /// out ([`FileSystem::database_backend`]), or redb's own file access if it hands out none;
     /// the renames and syncs of creating it go through `fs` too.
     pub fn open_with(dir: &Path, fs: &dyn FileSystem) -> Result<Database> {
+        Database::open_with_cache(dir, fs, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Database::open_with`], with redb's page cache holding up to `cache_bytes` (reads of
+    /// pages outside it go to the file).
+    pub fn open_with_cache(
+        dir: &Path,
+        fs: &dyn FileSystem,
+        cache_bytes: usize,
+    ) -> Result<Database> {
         let path = dir.join(DATABASE_FILE_NAME);
         if !path
             .try_exists()
@@ -88,7 +101,7 @@ impl Database {
         {
             create(fs, dir, &path)?;
         }
-        let database = Database::open_file(fs, path)?;
+        let database = Database::open_file(fs, path, cache_bytes)?;
         match database.begin_read()?.format_version()? {
             Some(found) => database.check_format_version(found)?,
             // A database created in place by an earlier build, which crashed before this commit.
@@ -98,15 +111,15 @@ impl Database {
     }
 
     /// Opens (or creates in place) the redb file at `path` through `fs`'s backend, if any.
-    fn open_file(fs: &dyn FileSystem, path: PathBuf) -> Result<Database> {
+    fn open_file(fs: &dyn FileSystem, path: PathBuf, cache_bytes: usize) -> Result<Database> {
         let backend = fs
             .database_backend(&path)
             .map_err(|err| StorageError::io(&path, err))?;
+        let mut builder = redb::Builder::new();
+        builder.set_cache_size(cache_bytes);
         let opened = match backend {
-            Some(backend) => {
-                redb::Builder::new().create_with_backend(backend::BoxedBackend(backend))
-            }
-            None => redb::Database::create(&path),
+            Some(backend) => builder.create_with_backend(backend::BoxedBackend(backend)),
+            None => builder.create(&path),
         };
         let db =
             opened.map_err(|err| database_error(&format!("opening {}", path.display()), err))?;
@@ -170,8 +183,8 @@ fn create(fs: &dyn FileSystem, dir: &Path, path: &Path) -> Result<()> {
             .map_err(|err| StorageError::io(&temporary, err))?;
     }
     // The database is closed when it is dropped, at the end of the closure.
-    let built =
-        Database::open_file(fs, temporary.clone()).and_then(|database| database.initialize());
+    let built = Database::open_file(fs, temporary.clone(), DEFAULT_CACHE_BYTES)
+        .and_then(|database| database.initialize());
     let renamed = built.and_then(|()| {
         fs.rename(&temporary, path)
             .map_err(|err| StorageError::io(path, err))
