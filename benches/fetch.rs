@@ -61,6 +61,28 @@ fn keys(user: u64) -> BTreeMap<String, Value> {
     BTreeMap::from([("user_id".to_owned(), Value::String(format!("u{user}")))])
 }
 
+/// Prints p50/p99/p99.9 of one fetch of each of `users`.
+fn percentiles(store: &Store, events: usize, pass: &str, users: &[u64]) {
+    let mut samples: Vec<f64> = Vec::with_capacity(users.len());
+    for &user in users {
+        let k = keys(user);
+        let started = Instant::now();
+        let features = store
+            .fetch_join("shop/checkout.v1", &k, Some(END))
+            .expect("fetch");
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(features);
+    }
+    samples.sort_by(f64::total_cmp);
+    let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
+    eprintln!(
+        "fetch_join shop/checkout.v1, {events} events, {pass}: p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
+        p(0.5),
+        p(0.99),
+        p(0.999)
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let sizes: Vec<usize> = match std::env::var("TILEFOLD_FETCH_EVENTS") {
         Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
@@ -70,28 +92,20 @@ fn bench(c: &mut Criterion) {
     for events in sizes {
         let store = store_for(events);
         let mut rng = Rng(42);
-        // Percentiles over single fetches (criterion reports means). "cold": the first 20,000
-        // fetches on the freshly opened store (first-touch page reads included); "warm": the
-        // same 20,000 users again, after that pass.
+        // Percentiles over single fetches (criterion reports means):
+        // - "cold": the first 20,000 fetches of random users on the freshly opened store
+        //   (first-touch page reads included);
+        // - "warm": the same 20,000 users again;
+        // - "steady": after one fetch of every user, 20,000 other random users (a long-running
+        //   server whose pages are all in memory, if they fit).
         let users: Vec<u64> = (0..20_000).map(|_| rng.below(USERS)).collect();
-        for pass in ["cold", "warm"] {
-            let mut samples: Vec<f64> = Vec::with_capacity(users.len());
-            for &user in &users {
-                let k = keys(user);
-                let started = Instant::now();
-                let features = store.fetch_join("shop/checkout.v1", &k, at).expect("fetch");
-                samples.push(started.elapsed().as_secs_f64() * 1e6);
-                std::hint::black_box(features);
-            }
-            samples.sort_by(f64::total_cmp);
-            let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-            eprintln!(
-                "fetch_join shop/checkout.v1, {events} events, {pass}: p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
-                p(0.5),
-                p(0.99),
-                p(0.999)
-            );
+        percentiles(&store, events, "cold", &users);
+        percentiles(&store, events, "warm", &users);
+        for user in 0..USERS {
+            std::hint::black_box(store.fetch_join("shop/checkout.v1", &keys(user), at).ok());
         }
+        let others: Vec<u64> = (0..20_000).map(|_| rng.below(USERS)).collect();
+        percentiles(&store, events, "steady", &others);
         let mut group = c.benchmark_group(format!("fetch_join/{events}_events"));
         group.bench_function("shop.checkout.v1", |b| {
             b.iter(|| store.fetch_join("shop/checkout.v1", &keys(rng.below(USERS)), at))
