@@ -82,6 +82,13 @@ impl BoundGroupBy {
     pub fn schema(&self) -> arrow::datatypes::SchemaRef {
         self.schema.clone()
     }
+
+    /// The event segments, each with the `ts` range of its rows that count.
+    pub fn event_segments(&self) -> impl Iterator<Item = (&Segment, &Range<i64>)> {
+        self.events
+            .iter()
+            .map(|(segment, counted)| (segment, counted))
+    }
 }
 
 /// [`GroupByData`] over a bound GroupBy, one read transaction and the head of that commit.

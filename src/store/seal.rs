@@ -16,8 +16,9 @@ use tilefold_ingest::kept_from;
 use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
 use tilefold_query::window::Level;
-use tilefold_storage::{Segment, WriteTxn};
+use tilefold_storage::WriteTxn;
 
+use super::bound::BoundGroupBy;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::head::Heads;
 use super::rebuild::{counted_rows, ts_range, write_tiles, TileWrite, Work};
@@ -85,7 +86,7 @@ impl Store {
             } else {
                 // Fine tiles that fell behind the newest row are removed, so that a store fed
                 // only live keeps five-minute tiles for 12 hours and hourly ones for 12 days.
-                report.trimmed += self.trim_fine_tiles(work.txn(), name, old, &mut entry)?;
+                report.trimmed += trim_fine_tiles(work.txn(), bound, &mut entry)?;
             }
             entry.segments.push(SegmentEntry {
                 file: relative,
@@ -119,68 +120,62 @@ impl Store {
         self.remove_files(&obsolete);
         Ok(report)
     }
+}
 
-    /// Moves `entry`'s first kept five-minute and hourly tile starts up to 12 hours and 12 days
-    /// before its newest row, and removes the tiles before them: those of the keys whose sealed
-    /// rows (of `old`) fall in the ranges given up. The evaluator reads those ranges from the
-    /// rows instead. Returns how many tiles were removed.
-    fn trim_fine_tiles(
-        &self,
-        txn: &mut WriteTxn,
-        name: &str,
-        old: &GroupByEntry,
-        entry: &mut GroupByEntry,
-    ) -> Result<usize> {
-        let next = kept_from(entry.watermark);
-        let mut given_up: Vec<(Level, Range<i64>)> = Vec::new();
-        for level in [Level::FiveMinutes, Level::Hour] {
-            let (from, to) = (old.kept_from[level.index()], next[level.index()]);
-            // i64::MAX: the level was never kept for this GroupBy (it stays so).
-            if from < to && from != i64::MAX {
-                entry.kept_from[level.index()] = to;
-                given_up.push((level, from..to));
-            }
+/// Moves `entry`'s first kept five-minute and hourly tile starts up to 12 hours and 12 days
+/// before its newest row, and removes the tiles before them: those of the keys whose counted
+/// sealed rows (the bound GroupBy's segments, already open) fall in the ranges given up. The
+/// evaluator reads those ranges from the rows instead. Returns how many tiles were removed.
+fn trim_fine_tiles(
+    txn: &mut WriteTxn,
+    bound: &BoundGroupBy,
+    entry: &mut GroupByEntry,
+) -> Result<usize> {
+    let old = &bound.entry;
+    let next = kept_from(entry.watermark);
+    let mut given_up: Vec<(Level, Range<i64>)> = Vec::new();
+    for level in [Level::FiveMinutes, Level::Hour] {
+        let (from, to) = (old.kept_from[level.index()], next[level.index()]);
+        // i64::MAX: the level was never kept for this GroupBy (it stays so).
+        if from < to && from != i64::MAX {
+            entry.kept_from[level.index()] = to;
+            given_up.push((level, from..to));
         }
-        if given_up.is_empty() {
-            return Ok(0);
-        }
-        let mut keys: BTreeSet<(Level, Vec<u8>)> = BTreeSet::new();
-        for segment in old.segments.iter().filter(|s| s.role == RoleName::Events) {
-            if !given_up
-                .iter()
-                .any(|(_, r)| segment.min_ts < r.end && segment.max_ts >= r.start)
-            {
+    }
+    if given_up.is_empty() {
+        return Ok(0);
+    }
+    // (index into `given_up`, key) of every tile to remove.
+    let mut keys: BTreeSet<(usize, Vec<u8>)> = BTreeSet::new();
+    for (segment, counted) in bound.event_segments() {
+        let batch = segment.batch();
+        let (Some(key), Some(ts)) = (
+            batch
+                .column_by_name(KEY_COLUMN)
+                .and_then(|c| c.as_binary_opt::<i32>()),
+            batch
+                .column_by_name(TIME_COLUMN)
+                .and_then(|c| c.as_primitive_opt::<Int64Type>()),
+        ) else {
+            continue;
+        };
+        for (i, (_, range)) in given_up.iter().enumerate() {
+            // Only counted rows made tiles.
+            let range = range.start.max(counted.start)..range.end.min(counted.end);
+            if range.start >= range.end {
                 continue;
             }
-            let opened = Segment::open(&self.inner.dir.join(&segment.file))?;
-            let batch = opened.batch();
-            let (Some(key), Some(ts)) = (
-                batch
-                    .column_by_name(KEY_COLUMN)
-                    .and_then(|c| c.as_binary_opt::<i32>()),
-                batch
-                    .column_by_name(TIME_COLUMN)
-                    .and_then(|c| c.as_primitive_opt::<Int64Type>()),
-            ) else {
-                continue;
-            };
-            for (level, range) in &given_up {
-                for row in 0..batch.num_rows() {
-                    if range.contains(&ts.value(row)) {
-                        keys.insert((*level, key.value(row).to_vec()));
-                    }
+            for row in 0..batch.num_rows() {
+                if range.contains(&ts.value(row)) {
+                    keys.insert((i, key.value(row).to_vec()));
                 }
             }
         }
-        let ranges = keys.iter().map(|(level, key)| {
-            // Both ends are aligned to the level: the tiles of exactly the rows in the range.
-            let range = &given_up
-                .iter()
-                .find(|(l, _)| l == level)
-                .expect("a level given up")
-                .1;
-            (key.as_slice(), *level as u8, range.clone())
-        });
-        Ok(txn.remove_tiles(name, ranges)?)
     }
+    // Both ends of a range are aligned to its level: the tiles of exactly the rows in it.
+    let ranges = keys.iter().map(|(i, key)| {
+        let (level, range) = &given_up[*i];
+        (key.as_slice(), *level as u8, range.clone())
+    });
+    Ok(txn.remove_tiles(bound.name(), ranges)?)
 }
