@@ -12,18 +12,14 @@ use tilefold::query::config::{Derivation, GroupBy};
 use tilefold::query::derivation::Derivations;
 use tilefold::query::source_query::SourceQuery;
 
+#[path = "support/shop.rs"]
+#[allow(dead_code, reason = "this bench takes only the purchases schema")]
+mod shop;
+
 const PURCHASES: &str =
     include_str!("../query/tests/fixtures/production/group_bys/shop/purchases.v1");
 
 fn purchases(rows: usize) -> RecordBatch {
-    let schema = Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, true),
-        Field::new("merchant", DataType::Utf8, true),
-        Field::new("purchase_price", DataType::Float64, true),
-        Field::new("merchant_fee_percent", DataType::Float64, true),
-        Field::new("ts", DataType::Int64, true),
-        Field::new("ds", DataType::Utf8, true),
-    ]);
     let users: Vec<String> = (0..1000).map(|i| format!("u{i}")).collect();
     let merchants: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
     let columns: Vec<ArrayRef> = vec![
@@ -46,7 +42,7 @@ fn purchases(rows: usize) -> RecordBatch {
             (0..rows).map(|_| "2026-10-01"),
         )),
     ];
-    RecordBatch::try_new(Arc::new(schema), columns).expect("batch")
+    RecordBatch::try_new(shop::purchases_schema(), columns).expect("batch")
 }
 
 fn source_query(c: &mut Criterion) {

@@ -10,7 +10,8 @@
 //!
 //! Stores are built once per size under `target/bench-fetch/` and reused. Besides criterion's
 //! mean, the bench prints p50/p99/p99.9 over 20,000 single fetches of random users: "cold" (the
-//! first pass on the freshly opened store) and "warm" (the same users again).
+//! first pass on the freshly opened store), "warm" (the same users again) and "steady" (other
+//! users, after one fetch of every user).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
