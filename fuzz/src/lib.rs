@@ -284,9 +284,31 @@ pub fn check_ir_decode(data: &[u8]) {
     if let [part] = aggregator.parts() {
         check_part(part, bytes);
     }
-    let Ok(irs) = aggregator.decode(bytes) else {
+    // Merging the bytes straight into fresh states (what tile reads do) fails exactly when
+    // decoding fails, and otherwise gives the decoded states.
+    let mut direct = aggregator.new_irs();
+    let merged = aggregator.merge_encoded(&mut direct, bytes);
+    let decoded = aggregator.decode(bytes);
+    assert_eq!(
+        merged.is_ok(),
+        decoded.is_ok(),
+        "merge_encoded {merged:?}, decode {:?}",
+        decoded.as_ref().err()
+    );
+    let Ok(irs) = decoded else {
         return;
     };
+    // (A BOUNDED_UNIQUE_COUNT set read item by item stops at k; a decoded one keeps them all.)
+    let bounded = aggregator
+        .parts()
+        .iter()
+        .any(|p| p.operation() == Operation::BoundedUniqueCount);
+    if !bounded {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        aggregator.encode(&direct, &mut a);
+        aggregator.encode(&irs, &mut b);
+        assert_eq!(a, b, "merge_encoded into fresh states differs from decode");
+    }
     round_trip(aggregator, &irs, "the decoded state");
     finalize(aggregator, &irs);
     if skip_known() && irs.iter().any(known_overflow) {

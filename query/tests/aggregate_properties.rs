@@ -3,7 +3,7 @@
 //! - folding events in one pass equals splitting them at random points, folding the parts and
 //!   merging the parts in order (exactly for exact operations; within the documented error for
 //!   the approximate ones once they leave their exact range);
-//! - encode → decode is the identity;
+//! - encode → decode is the identity, and merging encoded states equals merging the states;
 //! - for deletable operations (R-AGG-10), update then delete restores the finalized value.
 
 mod common;
@@ -331,6 +331,27 @@ fn check_case(c: &Case, events: &[(i64, V, Option<String>)], cuts: &[usize]) {
         );
     } else {
         check_approx(c, events, &want, &got);
+    }
+
+    // Merging the pieces' bytes (what reads of stored tiles do) equals decoding each piece and
+    // merging the decoded states. BOUNDED_UNIQUE_COUNT keeps whichever k items come first, so
+    // only its value is compared.
+    let (mut from_bytes, mut decoded) = (Ir::Empty, Ir::Empty);
+    for w in points.windows(2) {
+        let piece = fold_events(&p, &events[w[0]..w[1]]);
+        let mut bytes = Vec::new();
+        p.encode(&piece, &mut bytes);
+        p.merge_encoded(&mut from_bytes, &bytes).expect("merge encoded");
+        let state = p.decode(&bytes).expect("decode");
+        p.merge_owned(&mut decoded, state).expect("merge owned");
+    }
+    if c.op == Op::BoundedUniqueCount {
+        assert_eq!(p.finalize(&from_bytes), p.finalize(&decoded), "{c:?}");
+    } else {
+        let (mut want_bytes, mut got_bytes) = (Vec::new(), Vec::new());
+        p.encode(&decoded, &mut want_bytes);
+        p.encode(&from_bytes, &mut got_bytes);
+        assert_eq!(got_bytes, want_bytes, "{c:?}: merge_encoded differs from decode + merge");
     }
 
     // encode → decode is the identity (bytes and finalized value).

@@ -402,9 +402,8 @@ pub(super) fn write_tiles(
                 TileWrite::Put => txn.put_tiles(group_by, tiles),
                 TileWrite::Merge => txn.merge_tiles(group_by, tiles, |stored, new, out| {
                     let mut acc = aggregator.decode(stored).map_err(|e| e.to_string())?;
-                    let new = aggregator.decode(new).map_err(|e| e.to_string())?;
                     aggregator
-                        .merge(&mut acc, &new)
+                        .merge_encoded(&mut acc, new)
                         .map_err(|e| e.to_string())?;
                     aggregator.encode(&acc, out);
                     Ok(())

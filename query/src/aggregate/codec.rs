@@ -13,11 +13,12 @@ use std::collections::BTreeMap;
 use datasketches::cpc::CpcSketch;
 use datasketches::tdigest::TDigestMut;
 
-use super::ir::{DistinctItem, DistinctSet};
+use super::distinct::distinct_insert;
+use super::ir::{DistinctItem, DistinctRef, DistinctSet};
 use super::kernel::Kernel;
 use super::moments::Moments;
 use super::part::{AggregationPart, Shape};
-use super::{percentile, DecodeError, Ir};
+use super::{percentile, AggregationError, DecodeError, Ir};
 use crate::{DataType, Value};
 
 pub const FORMAT_VERSION: u8 = 1;
@@ -52,6 +53,99 @@ pub fn encode_row(irs: &[Ir], out: &mut Vec<u8>) {
 
 /// Decodes a row written by [`encode_row`] for the same parts.
 pub fn decode_row(parts: &[AggregationPart], bytes: &[u8]) -> Result<Vec<Ir>, DecodeError> {
+    let mut r = row_reader(parts, bytes)?;
+    let irs = parts
+        .iter()
+        .map(|p| decode_part(p, &mut r))
+        .collect::<Result<Vec<_>, _>>()?;
+    r.finish()?;
+    Ok(irs)
+}
+
+/// Why [`merge_row`] failed: the bytes, or the merge of what they hold.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeEncodedError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Merge(AggregationError),
+}
+
+/// Merges a row written by [`encode_row`] for `parts` into `into`: what decoding it and merging
+/// each state with [`AggregationPart::merge_owned`] gives, but UNIQUE_COUNT items go from the
+/// bytes straight into the set, so no state is built and an item the set holds costs no
+/// allocation. On an error `into` may be partly merged; callers drop it.
+pub fn merge_row(
+    parts: &[AggregationPart],
+    into: &mut [Ir],
+    bytes: &[u8],
+) -> Result<(), MergeEncodedError> {
+    let mut r = row_reader(parts, bytes)?;
+    for (part, ir) in parts.iter().zip(into.iter_mut()) {
+        merge_part(part, &mut r, ir)?;
+    }
+    r.finish()?;
+    Ok(())
+}
+
+/// [`merge_row`] for bytes written by [`encode_one`].
+pub fn merge_one(part: &AggregationPart, into: &mut Ir, bytes: &[u8]) -> Result<(), MergeEncodedError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let version = r.u8()?;
+    if version != FORMAT_VERSION {
+        return Err(r.error(format!("unknown format version {version}")).into());
+    }
+    merge_part(part, &mut r, into)?;
+    r.finish()?;
+    Ok(())
+}
+
+fn merge_part(part: &AggregationPart, r: &mut Reader<'_>, ir: &mut Ir) -> Result<(), MergeEncodedError> {
+    match part.distinct_bound() {
+        Some(bound) if matches!(ir, Ir::Empty | Ir::Distinct(_)) => {
+            Ok(merge_distinct(part, r, ir, bound)?)
+        }
+        _ => {
+            let state = decode_part(part, r)?;
+            part.merge_owned(ir, state).map_err(MergeEncodedError::Merge)
+        }
+    }
+}
+
+/// A DISTINCT state read from `r` into `ir` (empty or a set), item by item.
+fn merge_distinct(
+    part: &AggregationPart,
+    r: &mut Reader<'_>,
+    ir: &mut Ir,
+    bound: Option<usize>,
+) -> Result<(), DecodeError> {
+    let at = r.pos;
+    match r.u8()? {
+        EMPTY => return Ok(()),
+        DISTINCT => {}
+        tag => {
+            return Err(DecodeError {
+                offset: at,
+                reason: format!("tag {tag} is not a state of {}", part.operation()),
+            })
+        }
+    }
+    let n = r.len(5)?;
+    if ir.is_empty() {
+        *ir = Ir::Distinct(DistinctSet::with_capacity_and_hasher(n, Default::default()));
+    }
+    let Ir::Distinct(set) = ir else {
+        return Ok(());
+    };
+    for _ in 0..n {
+        let item = r.distinct_item()?;
+        distinct_insert(set, item, bound);
+    }
+    Ok(())
+}
+
+/// A reader past a row's header, which it checks against `parts`.
+fn row_reader<'a>(parts: &[AggregationPart], bytes: &'a [u8]) -> Result<Reader<'a>, DecodeError> {
     let mut r = Reader { bytes, pos: 0 };
     let version = r.u8()?;
     if version != FORMAT_VERSION {
@@ -64,14 +158,7 @@ pub fn decode_row(parts: &[AggregationPart], bytes: &[u8]) -> Result<Vec<Ir>, De
             parts.len()
         )));
     }
-    let irs = parts
-        .iter()
-        .map(|p| decode_part(p, &mut r))
-        .collect::<Result<Vec<_>, _>>()?;
-    if r.pos != bytes.len() {
-        return Err(r.error(format!("{} trailing bytes", bytes.len() - r.pos)));
-    }
-    Ok(irs)
+    Ok(r)
 }
 
 /// Appends the versioned encoding of one part's state.
@@ -88,9 +175,7 @@ pub fn decode_one(part: &AggregationPart, bytes: &[u8]) -> Result<Ir, DecodeErro
         return Err(r.error(format!("unknown format version {version}")));
     }
     let ir = decode_part(part, &mut r)?;
-    if r.pos != bytes.len() {
-        return Err(r.error(format!("{} trailing bytes", bytes.len() - r.pos)));
-    }
+    r.finish()?;
     Ok(ir)
 }
 
@@ -268,6 +353,14 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// Checks that every byte was read.
+    fn finish(&self) -> Result<(), DecodeError> {
+        match self.bytes.len() - self.pos {
+            0 => Ok(()),
+            left => Err(self.error(format!("{left} trailing bytes"))),
+        }
+    }
+
     fn error(&self, reason: impl Into<String>) -> DecodeError {
         DecodeError {
             offset: self.pos,
@@ -324,11 +417,32 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Result<String, DecodeError> {
+        Ok(self.str()?.to_owned())
+    }
+
+    fn str(&mut self) -> Result<&'a str, DecodeError> {
         let at = self.pos;
         let bytes = self.bytes()?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError {
+        std::str::from_utf8(bytes).map_err(|_| DecodeError {
             offset: at,
             reason: "invalid UTF-8".into(),
+        })
+    }
+
+    /// One item of a DISTINCT state, borrowed from the bytes.
+    fn distinct_item(&mut self) -> Result<DistinctRef<'a>, DecodeError> {
+        let at = self.pos;
+        Ok(match self.u8()? {
+            0 => DistinctRef::Long(self.i64()?),
+            1 => DistinctRef::Double(self.u64()?),
+            2 => DistinctRef::Str(self.str()?),
+            3 => DistinctRef::Bytes(self.bytes()?),
+            t => {
+                return Err(DecodeError {
+                    offset: at,
+                    reason: format!("distinct item tag {t}"),
+                })
+            }
         })
     }
 }
@@ -469,20 +583,7 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
             let n = r.len(5)?;
             let mut set = DistinctSet::with_capacity_and_hasher(n, Default::default());
             for _ in 0..n {
-                let item_at = r.pos;
-                let item = match r.u8()? {
-                    0 => DistinctItem::Long(r.i64()?),
-                    1 => DistinctItem::Double(r.u64()?),
-                    2 => DistinctItem::Str(r.string()?.into()),
-                    3 => DistinctItem::Bytes(r.bytes()?.into()),
-                    t => {
-                        return Err(DecodeError {
-                            offset: item_at,
-                            reason: format!("distinct item tag {t}"),
-                        })
-                    }
-                };
-                set.insert(item);
+                set.get_or_insert_with(&r.distinct_item()?, DistinctRef::to_item);
             }
             Ir::Distinct(set)
         }

@@ -5,21 +5,30 @@ use std::hash::{Hash, Hasher};
 
 use datasketches::cpc::{CpcSketch, CpcUnion};
 
-use super::ir::{DistinctItem, DistinctSet};
+use super::ir::{DistinctRef, DistinctSet};
 use super::{AggregationError, Ir, Scalar};
 use crate::value::canonical_f64_bits;
 
-impl DistinctItem {
+impl<'a> DistinctRef<'a> {
     /// Floats by canonical bit pattern: NaNs count once, −0.0 and +0.0 twice (E-18).
-    pub fn from_scalar(x: Scalar<'_>) -> Option<Self> {
+    pub fn from_scalar(x: Scalar<'a>) -> Option<Self> {
         Some(match x {
-            Scalar::Long(v) => DistinctItem::Long(v),
-            Scalar::Double(v) => DistinctItem::Double(canonical_f64_bits(v)),
-            Scalar::Str(v) => DistinctItem::Str(v.into()),
-            Scalar::Bytes(v) => DistinctItem::Bytes(v.into()),
+            Scalar::Long(v) => DistinctRef::Long(v),
+            Scalar::Double(v) => DistinctRef::Double(canonical_f64_bits(v)),
+            Scalar::Str(v) => DistinctRef::Str(v),
+            Scalar::Bytes(v) => DistinctRef::Bytes(v),
             Scalar::Bool(_) => return None,
         })
     }
+}
+
+/// Adds `item` to `set` unless the set holds k (`bound`) items already; allocates only for an
+/// item the set lacks.
+pub fn distinct_insert(set: &mut DistinctSet, item: DistinctRef<'_>, bound: Option<usize>) {
+    if bound.is_some_and(|k| set.len() >= k) {
+        return;
+    }
+    set.get_or_insert_with(&item, DistinctRef::to_item);
 }
 
 /// UNIQUE_COUNT (`bound = None`) or BOUNDED_UNIQUE_COUNT (`bound = Some(k)`): the set stops
@@ -29,11 +38,8 @@ pub fn distinct_update(ir: &mut Ir, x: Scalar<'_>, bound: Option<usize>) {
         *ir = Ir::Distinct(DistinctSet::default());
     }
     let Ir::Distinct(set) = ir else { return };
-    if bound.is_some_and(|k| set.len() >= k) {
-        return;
-    }
-    if let Some(item) = DistinctItem::from_scalar(x) {
-        set.insert(item);
+    if let Some(item) = DistinctRef::from_scalar(x) {
+        distinct_insert(set, item, bound);
     }
 }
 

@@ -3,8 +3,9 @@
 //! Numeric states are inline (no heap allocation on update or merge); collections and sketches
 //! live on the heap. Every state starts as [`Ir::Empty`], which finalizes to null (R-AGG-1).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use datasketches::cpc::CpcSketch;
 use datasketches::tdigest::TDigestMut;
@@ -57,16 +58,85 @@ pub enum Ir {
 
 /// The set behind UNIQUE_COUNT states: hashed with foldhash (seeded per process, several times
 /// faster than std's SipHash on these short items; tile reads rebuild such sets constantly).
-pub type DistinctSet = HashSet<DistinctItem, foldhash::fast::RandomState>;
+/// hashbrown's set, for lookups by [`DistinctRef`]: an item already present costs no allocation.
+pub type DistinctSet = hashbrown::HashSet<DistinctItem, foldhash::fast::RandomState>;
 
 /// A value as distinct counting sees it (R-OP-UNIQUE): floats by canonical bit pattern, binaries
 /// by content.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DistinctItem {
     Long(i64),
     Double(u64),
     Str(Box<str>),
     Bytes(Box<[u8]>),
+}
+
+/// A [`DistinctItem`] borrowed from an input column or from tile bytes. It hashes and compares
+/// as the item it stands for, so sets are searched without building the item first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DistinctRef<'a> {
+    Long(i64),
+    Double(u64),
+    Str(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl DistinctItem {
+    pub fn as_ref(&self) -> DistinctRef<'_> {
+        match self {
+            DistinctItem::Long(v) => DistinctRef::Long(*v),
+            DistinctItem::Double(v) => DistinctRef::Double(*v),
+            DistinctItem::Str(v) => DistinctRef::Str(v),
+            DistinctItem::Bytes(v) => DistinctRef::Bytes(v),
+        }
+    }
+}
+
+impl DistinctRef<'_> {
+    pub fn to_item(&self) -> DistinctItem {
+        match *self {
+            DistinctRef::Long(v) => DistinctItem::Long(v),
+            DistinctRef::Double(v) => DistinctItem::Double(v),
+            DistinctRef::Str(v) => DistinctItem::Str(v.into()),
+            DistinctRef::Bytes(v) => DistinctItem::Bytes(v.into()),
+        }
+    }
+}
+
+/// One hash for an item and its borrowed form (hashbrown's `Equivalent` contract).
+impl Hash for DistinctRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            DistinctRef::Long(v) => {
+                state.write_u8(0);
+                v.hash(state);
+            }
+            DistinctRef::Double(v) => {
+                state.write_u8(1);
+                v.hash(state);
+            }
+            DistinctRef::Str(v) => {
+                state.write_u8(2);
+                v.hash(state);
+            }
+            DistinctRef::Bytes(v) => {
+                state.write_u8(3);
+                v.hash(state);
+            }
+        }
+    }
+}
+
+impl Hash for DistinctItem {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_ref().hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<DistinctItem> for DistinctRef<'_> {
+    fn equivalent(&self, key: &DistinctItem) -> bool {
+        *self == key.as_ref()
+    }
 }
 
 impl Ir {

@@ -21,9 +21,9 @@ mod percentile;
 mod row;
 mod scalar;
 
-pub use codec::FORMAT_VERSION;
+pub use codec::{MergeEncodedError, FORMAT_VERSION};
 pub use error::{AggregationError, DecodeError};
-pub use ir::{DistinctItem, Ir};
+pub use ir::{DistinctItem, DistinctRef, Ir};
 pub use moments::Moments;
 pub use part::{AggregationPart, PartArgs};
 pub use row::{AggregateColumn, RowAggregator};

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::codec;
+use super::codec::{self, MergeEncodedError};
 use super::kernel::{Kernel, KeyFormat};
 use super::moments::Moment;
 use super::{AggregationError, DecodeError, Ir, Scalar};
@@ -282,15 +282,7 @@ impl AggregationPart {
             *a = b;
             return Ok(());
         }
-        // Parts whose states the kernel merges directly (see `merge_shaped`).
-        let plain = self.bucket_column.is_none()
-            && !matches!(self.shape, Shape::PerKey | Shape::ElementWise);
-        let bound = match &self.kernel {
-            Kernel::UniqueCount if plain => Some(None),
-            Kernel::BoundedUniqueCount(k) if plain => Some(Some(*k)),
-            _ => None,
-        };
-        match (bound, b) {
+        match (self.distinct_bound(), b) {
             (Some(bound), Ir::Distinct(y)) if matches!(a, Ir::Distinct(_)) => {
                 if let Ir::Distinct(x) = a {
                     super::distinct::distinct_merge_owned(x, y, bound);
@@ -298,6 +290,18 @@ impl AggregationPart {
                 Ok(())
             }
             (_, b) => self.merge(a, &b),
+        }
+    }
+
+    /// For a UNIQUE_COUNT (`Some(None)`) or BOUNDED_UNIQUE_COUNT (`Some(Some(k))`) part whose
+    /// states the kernel merges directly (no bucket, no map or elementWise shape): its bound.
+    pub(super) fn distinct_bound(&self) -> Option<Option<usize>> {
+        let plain = self.bucket_column.is_none()
+            && !matches!(self.shape, Shape::PerKey | Shape::ElementWise);
+        match &self.kernel {
+            Kernel::UniqueCount if plain => Some(None),
+            Kernel::BoundedUniqueCount(k) if plain => Some(Some(*k)),
+            _ => None,
         }
     }
 
@@ -329,6 +333,13 @@ impl AggregationPart {
     /// Appends the versioned byte encoding of a state of this part.
     pub fn encode(&self, ir: &Ir, out: &mut Vec<u8>) {
         codec::encode_one(ir, out);
+    }
+
+    /// Merges a state written by [`Self::encode`] into `into`: [`Self::decode`] then
+    /// [`Self::merge_owned`], without building UNIQUE_COUNT sets. On an error `into` may be
+    /// partly merged.
+    pub fn merge_encoded(&self, into: &mut Ir, bytes: &[u8]) -> Result<(), MergeEncodedError> {
+        codec::merge_one(self, into, bytes)
     }
 
     /// Decodes a state written by [`Self::encode`]; malformed bytes give an error, never a panic.

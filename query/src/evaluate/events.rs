@@ -6,7 +6,7 @@ use std::ops::Range;
 use arrow::array::{BooleanArray, RecordBatch};
 
 use super::{ts_values, EvalError, GroupByData, GroupByEvaluator, QueryTime};
-use crate::aggregate::{Ir, RowAggregator};
+use crate::aggregate::{Ir, MergeEncodedError, RowAggregator};
 use crate::config::Accuracy;
 use crate::key::hex;
 use crate::window::{cover, day_of, day_start, floor, window_start, Level, Piece, DAY, LEVELS};
@@ -106,14 +106,18 @@ pub(super) fn evaluate(
                     let from = stored.partition_point(|(s, _)| *s < starts.start);
                     let to = stored.partition_point(|(s, _)| *s < starts.end);
                     for (start, bytes) in &stored[from..to] {
-                        let irs = aggregator.decode(bytes).map_err(|source| EvalError::Tile {
-                            group_by: evaluator.name.clone(),
-                            key: hex(key),
-                            level: level.label(),
-                            start: *start,
-                            source,
-                        })?;
-                        aggregator.merge_owned(&mut acc, irs)?;
+                        aggregator
+                            .merge_encoded(&mut acc, bytes)
+                            .map_err(|e| match e {
+                                MergeEncodedError::Decode(source) => EvalError::Tile {
+                                    group_by: evaluator.name.clone(),
+                                    key: hex(key),
+                                    level: level.label(),
+                                    start: *start,
+                                    source,
+                                },
+                                MergeEncodedError::Merge(e) => EvalError::Aggregation(e),
+                            })?;
                     }
                 }
                 Piece::Events(range) => {
