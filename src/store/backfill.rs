@@ -2,6 +2,7 @@
 //! at each row's time with the fetch evaluator, derivations applied; streamed batch by batch in
 //! left-input order.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,8 +23,8 @@ use tilefold_query::window::parse_day;
 use tilefold_query::Value;
 use tilefold_storage::Segment;
 
-use super::bound::BoundGroupBy;
-use super::fetch::{part_fields, part_row, unbound_fields};
+use super::bound::{BoundGroupBy, TileMemo};
+use super::fetch::{key_row, part_fields, part_key, unbound_fields};
 use super::{State, Store};
 use crate::{Error, Result};
 
@@ -321,6 +322,12 @@ fn query_times(plan: &Plan, rows: &RecordBatch) -> Vec<(QueryTime, i64)> {
 }
 
 /// Every part's values for left rows `range`: per part, per column, one value per row.
+///
+/// One memo of tiles serves the whole range. Serving tiles read for an earlier row is sound
+/// because every evaluation of a backfill reads through one read transaction: the [`State`]
+/// taken once in [`Store::backfill`] and kept in [`Backfill`] for the whole run (`state.read`,
+/// with the heads of that same commit). Writers publish new states, never change this one, so
+/// the tiles cannot change under the memo, which moreover lives only for this call.
 fn part_values(
     plan: &Plan,
     state: &State,
@@ -328,33 +335,114 @@ fn part_values(
     times: &[(QueryTime, i64)],
     range: std::ops::Range<usize>,
 ) -> Result<Vec<Vec<Vec<Value>>>> {
-    let mut out = Vec::with_capacity(plan.parts.len());
-    for part in &plan.parts {
-        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(range.len()); part.fields.len()];
-        for r in range.clone() {
-            let (at, t) = times[r];
-            let key_values: Vec<Value> = part
-                .keys
-                .iter()
-                .map(|&k| value_at(rows.column(k).as_ref(), r).unwrap_or(Value::Null))
-                .collect();
-            let row = match &part.bound {
-                Some(bound) => part_row(bound, state, &key_values, at, t)
-                    .map_err(|e| Error::Request(format!("join part {}: {e}", part.prefix)))?,
-                None => None,
+    let memo = RefCell::new(TileMemo::default());
+    plan.parts
+        .iter()
+        .map(|part| {
+            let Some(bound) = &part.bound else {
+                // R-JOIN-5: a GroupBy without rows gives nulls.
+                return Ok(vec![vec![Value::Null; range.len()]; part.fields.len()]);
             };
-            match row {
-                Some(row) => {
-                    for (c, v) in row.into_iter().enumerate() {
-                        values[c].push(v);
+            part_columns(part, bound, state, &memo, rows, times, range.clone())
+                .map_err(|e| Error::Request(format!("join part {}: {e}", part.prefix)))
+        })
+        .collect()
+}
+
+/// A left row to evaluate for one part: its encoded key, query time and place in the range.
+struct KeyedRow {
+    key: Vec<u8>,
+    /// The key values cast to the GroupBy's key types (for its derivations).
+    cast: Vec<Value>,
+    at: QueryTime,
+    /// The instant of `at`, for ordering and for `ts`/`ds` in derivations.
+    t: i64,
+    offset: usize,
+}
+
+/// One part's values for left rows `range`, per column one value per row in row order.
+///
+/// Rows are evaluated in (key, query time) order, so that rows of one key run one after the
+/// other: they share the tiles of `memo` and the pages of the database and segments. On errors
+/// the result is the one evaluating in row order gives: the error of the first row that fails.
+fn part_columns(
+    part: &Part,
+    bound: &BoundGroupBy,
+    state: &State,
+    memo: &RefCell<TileMemo>,
+    rows: &RecordBatch,
+    times: &[(QueryTime, i64)],
+    range: std::ops::Range<usize>,
+) -> std::result::Result<Vec<Vec<Value>>, String> {
+    let mut values = vec![vec![Value::Null; range.len()]; part.fields.len()];
+    let (mut keyed, mut failed) = keyed_rows(part, bound, rows, times, range.clone());
+    keyed.sort_unstable_by(|a, b| (&a.key, a.t, a.offset).cmp(&(&b.key, b.t, b.offset)));
+    for group in keyed.chunk_by_mut(|a, b| a.key == b.key) {
+        let until = group.iter().map(|row| tiles_end(row.at)).max();
+        let last = group.len().saturating_sub(1);
+        for (i, row) in group.iter_mut().enumerate() {
+            // Rows after the first failed one are not needed: their error would not be the one.
+            if failed.as_ref().is_some_and(|(f, _)| *f < row.offset) {
+                continue;
+            }
+            memo.borrow_mut().set_widen_to(until.filter(|_| i < last));
+            let cast = std::mem::take(&mut row.cast);
+            match key_row(bound, state, Some(memo), cast, &row.key, row.at, row.t) {
+                Ok(row_values) => {
+                    for (column, value) in values.iter_mut().zip(row_values) {
+                        if let Some(slot) = column.get_mut(row.offset) {
+                            *slot = value;
+                        }
                     }
                 }
-                None => values.iter_mut().for_each(|c| c.push(Value::Null)),
+                Err(e) => failed = Some((row.offset, e)),
             }
         }
-        out.push(values);
     }
-    Ok(out)
+    match failed {
+        Some((_, e)) => Err(e),
+        None => Ok(values),
+    }
+}
+
+/// The rows of `range` with a non-null key (R-JOIN-4), up to the first whose key does not
+/// cast, returned with its offset and error.
+fn keyed_rows(
+    part: &Part,
+    bound: &BoundGroupBy,
+    rows: &RecordBatch,
+    times: &[(QueryTime, i64)],
+    range: std::ops::Range<usize>,
+) -> (Vec<KeyedRow>, Option<(usize, String)>) {
+    let mut keyed = Vec::with_capacity(range.len());
+    for (offset, r) in range.enumerate() {
+        let key_values: Vec<Value> = part
+            .keys
+            .iter()
+            .map(|&k| value_at(rows.column(k).as_ref(), r).unwrap_or(Value::Null))
+            .collect();
+        match part_key(bound, &key_values) {
+            Ok(Some(key)) => keyed.push(KeyedRow {
+                key: key.encoded,
+                cast: key.cast,
+                at: times[r].0,
+                t: times[r].1,
+                offset,
+            }),
+            Ok(None) => {}
+            Err(e) => return (keyed, Some((offset, e))),
+        }
+    }
+    (keyed, None)
+}
+
+/// A bound on the tile starts an evaluation at `at` reads: every tile it reads ends by its
+/// window end, which is at most `at`'s instant (the end of the day for an entities left).
+fn tiles_end(at: QueryTime) -> i64 {
+    match at {
+        QueryTime::At(t) => t,
+        QueryTime::EndOfDay(day) => tilefold_query::window::day_start(day.saturating_add(1)),
+    }
 }
 
 fn base_schema(rows: &Schema, plan: &Plan) -> Schema {

@@ -1,6 +1,7 @@
 //! A GroupBy bound to its stored rows: the evaluator, the key codec and the open segments, read
 //! through [`GroupByData`].
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -96,6 +97,163 @@ pub struct DataView<'a> {
     pub group_by: &'a BoundGroupBy,
     pub read: &'a ReadTxn,
     pub head: Option<&'a Head>,
+    /// Backfill's memo of one key's tiles; `None` for fetch, which reads every request from the
+    /// database.
+    pub memo: Option<&'a RefCell<TileMemo>>,
+}
+
+impl DataView<'_> {
+    /// Appends the tiles of `key` at each (level, starts) of `spans` to `out`, read from the
+    /// database (checksums verified there).
+    fn read_tiles(
+        &self,
+        key: &[u8],
+        spans: &[(u8, Range<i64>)],
+        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
+    ) -> Result<(), EvalError> {
+        self.read
+            .visit_tiles(self.group_by.name(), key, spans, |level, start, bytes| {
+                if let Some(level) = out.get_mut(usize::from(level)) {
+                    level.push((start, bytes.to_vec()));
+                }
+                Ok(())
+            })?;
+        Ok(())
+    }
+
+    /// [`GroupByData::tiles`] through `memo`: levels it covers are served from it; the others
+    /// are read, widened and kept when the next evaluation reads the same key, exactly as asked
+    /// otherwise.
+    fn memo_tiles(
+        &self,
+        memo: &mut TileMemo,
+        key: &[u8],
+        spans: &[(u8, Range<i64>)],
+        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
+    ) -> Result<(), EvalError> {
+        let name = self.group_by.name();
+        if !memo.holds(name, key) {
+            if memo.widen_to.is_none() {
+                return self.read_tiles(key, spans, out);
+            }
+            memo.reset(name, key);
+        }
+        let missing: Vec<(u8, Range<i64>)> = spans
+            .iter()
+            .filter(|(level, starts)| !memo.covers(*level, starts))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            match memo.widen_to {
+                None => self.read_tiles(key, &missing, out)?,
+                Some(end) => {
+                    let widened: Vec<(u8, Range<i64>)> = missing
+                        .into_iter()
+                        .map(|(level, starts)| (level, starts.start..starts.end.max(end)))
+                        .collect();
+                    if self.fill(memo, key, &widened).is_err() {
+                        // A tile outside the asked starts may be what failed: the exact read
+                        // fails (or not) just as it would without the memo.
+                        return self.read_tiles(key, spans, out);
+                    }
+                }
+            }
+        }
+        for (level, starts) in spans {
+            if let Some(out) = out.get_mut(usize::from(*level)) {
+                memo.serve(*level, starts, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `spans` of `key` into `memo`, replacing what it held at their levels; on an error
+    /// the memo is left as it was.
+    fn fill(
+        &self,
+        memo: &mut TileMemo,
+        key: &[u8],
+        spans: &[(u8, Range<i64>)],
+    ) -> Result<(), EvalError> {
+        let mut read: [Vec<(i64, Vec<u8>)>; LEVELS] = Default::default();
+        self.read_tiles(key, spans, &mut read)?;
+        for (level, starts) in spans {
+            let index = usize::from(*level);
+            if let (Some(covered), Some(tiles)) =
+                (memo.covered.get_mut(index), memo.tiles.get_mut(index))
+            {
+                *covered = Some(starts.clone());
+                *tiles = std::mem::take(&mut read[index]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The tiles of one key of one GroupBy, kept between consecutive evaluations of a backfill
+/// thread so that rows of the same key, evaluated one after the other, descend the database's
+/// B-tree once instead of once per row.
+///
+/// Valid only while one read transaction serves every evaluation that uses it: tiles read once
+/// are served again unchanged, as the database would give them within that transaction. The
+/// bytes were checksum-verified when read.
+#[derive(Debug, Default)]
+pub struct TileMemo {
+    group_by: String,
+    key: Vec<u8>,
+    /// Per level, the tile starts of which `tiles` holds every stored tile; `None`: none.
+    covered: [Option<Range<i64>>; LEVELS],
+    /// Per level, (start, IR bytes) in ascending start order.
+    tiles: [Vec<(i64, Vec<u8>)>; LEVELS],
+    /// Set before each evaluation: `Some(end)` when the next evaluation reads the same key,
+    /// `end` bounding the tile starts that evaluation and the later ones of the key ask for.
+    widen_to: Option<i64>,
+}
+
+impl TileMemo {
+    /// Tells the memo about the coming evaluation: `Some(end)` when the one after it reads the
+    /// same key and asks for no tile starting at or after `end` (reads then cover up to `end`
+    /// and are kept), `None` when it reads another key (reads are exactly what is asked).
+    pub fn set_widen_to(&mut self, widen_to: Option<i64>) {
+        self.widen_to = widen_to;
+    }
+
+    fn holds(&self, group_by: &str, key: &[u8]) -> bool {
+        self.group_by == group_by && self.key == key
+    }
+
+    /// Forgets every tile and holds `key` of `group_by`, with nothing covered yet.
+    fn reset(&mut self, group_by: &str, key: &[u8]) {
+        group_by.clone_into(&mut self.group_by);
+        self.key.clear();
+        self.key.extend_from_slice(key);
+        self.covered = Default::default();
+        self.tiles.iter_mut().for_each(Vec::clear);
+    }
+
+    /// Whether every stored tile of `level` starting in `starts` is held (an empty `starts`
+    /// asks for none).
+    fn covers(&self, level: u8, starts: &Range<i64>) -> bool {
+        starts.is_empty()
+            || self
+                .covered
+                .get(usize::from(level))
+                .and_then(Option::as_ref)
+                .is_some_and(|c| c.start <= starts.start && starts.end <= c.end)
+    }
+
+    /// Appends the held tiles of `level` starting in `starts`, if the level covers them.
+    fn serve(&self, level: u8, starts: &Range<i64>, out: &mut Vec<(i64, Vec<u8>)>) {
+        if starts.is_empty() || !self.covers(level, starts) {
+            return;
+        }
+        let Some(held) = self.tiles.get(usize::from(level)) else {
+            return;
+        };
+        let from = held.partition_point(|(s, _)| *s < starts.start);
+        let to = held.partition_point(|(s, _)| *s < starts.end);
+        out.extend(held.get(from..to).unwrap_or_default().iter().cloned());
+    }
 }
 
 impl GroupByData for DataView<'_> {
@@ -109,14 +267,10 @@ impl GroupByData for DataView<'_> {
             .iter()
             .map(|(level, starts)| (*level as u8, starts.clone()))
             .collect();
-        self.read
-            .visit_tiles(self.group_by.name(), key, &spans, |level, start, bytes| {
-                if let Some(level) = out.get_mut(usize::from(level)) {
-                    level.push((start, bytes.to_vec()));
-                }
-                Ok(())
-            })?;
-        Ok(())
+        match self.memo.and_then(|memo| memo.try_borrow_mut().ok()) {
+            Some(mut memo) => self.memo_tiles(&mut memo, key, &spans, out),
+            None => self.read_tiles(key, &spans, out),
+        }
     }
 
     fn kept_from(&self) -> [i64; LEVELS] {

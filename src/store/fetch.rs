@@ -1,6 +1,7 @@
 //! Online fetch (SEMANTICS.md §7): the evaluator at T = `atMillis` or now, keys cast to the key
 //! types, per-part exceptions, missing data absent, derivations applied.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,7 +17,7 @@ use tilefold_query::value::{value_at, values_to_array};
 use tilefold_query::window::{day_name, day_of};
 use tilefold_query::Value;
 
-use super::bound::{BoundGroupBy, DataView};
+use super::bound::{BoundGroupBy, DataView, TileMemo};
 use super::{State, Store};
 use crate::{Error, Result};
 
@@ -257,6 +258,26 @@ pub(super) fn part_row(
     at: QueryTime,
     t: i64,
 ) -> std::result::Result<Option<Vec<Value>>, String> {
+    let Some(key) = part_key(bound, key_values)? else {
+        return Ok(None);
+    };
+    key_row(bound, state, None, key.cast, &key.encoded, at, t).map(Some)
+}
+
+/// A GroupBy key of one request or left row.
+pub(super) struct PartKey {
+    /// The key values cast to the GroupBy's key types (its derivations read them).
+    pub cast: Vec<Value>,
+    /// The key as stored: what tiles and segment rows are looked up by.
+    pub encoded: Vec<u8>,
+}
+
+/// `key_values` cast to the GroupBy's key types, and encoded; `None` when a key is null
+/// (R-JOIN-4).
+pub(super) fn part_key(
+    bound: &BoundGroupBy,
+    key_values: &[Value],
+) -> std::result::Result<Option<PartKey>, String> {
     let Some(cast) = bound
         .keys
         .cast_values(key_values)
@@ -264,22 +285,37 @@ pub(super) fn part_row(
     else {
         return Ok(None);
     };
-    let key = bound
+    let encoded = bound
         .keys
         .encode(&cast)
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
+    Ok(Some(PartKey { cast, encoded }))
+}
+
+/// One part's values for the key `cast`, encoded as `key`, at `at`; tiles go through `memo`
+/// when given (backfill), else straight to the database (fetch).
+pub(super) fn key_row(
+    bound: &BoundGroupBy,
+    state: &State,
+    memo: Option<&RefCell<TileMemo>>,
+    cast: Vec<Value>,
+    key: &[u8],
+    at: QueryTime,
+    t: i64,
+) -> std::result::Result<Vec<Value>, String> {
     let data = DataView {
         group_by: bound,
         read: &state.read,
         head: state.heads.get(bound.name()),
+        memo,
     };
     let values = bound
         .evaluator
-        .evaluate(&data, &key, at)
+        .evaluate(&data, key, at)
         .map_err(|e| e.to_string())?;
     match &bound.derivations {
-        None => Ok(Some(values)),
+        None => Ok(values),
         Some(derivations) => {
             let mut fields: Vec<Field> = bound.evaluator.output_fields().to_vec();
             let mut row = values;
@@ -291,7 +327,7 @@ pub(super) fn part_row(
             row.push(Value::Long(t));
             fields.push(Field::new("ds", ArrowType::Utf8, true));
             row.push(Value::String(day_name(day_of(t))));
-            derive_row(derivations, &fields, &row).map(Some)
+            derive_row(derivations, &fields, &row)
         }
     }
 }
