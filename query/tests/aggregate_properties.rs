@@ -341,7 +341,8 @@ fn check_case(c: &Case, events: &[(i64, V, Option<String>)], cuts: &[usize]) {
         let piece = fold_events(&p, &events[w[0]..w[1]]);
         let mut bytes = Vec::new();
         p.encode(&piece, &mut bytes);
-        p.merge_encoded(&mut from_bytes, &bytes).expect("merge encoded");
+        p.merge_encoded(&mut from_bytes, &bytes)
+            .expect("merge encoded");
         let state = p.decode(&bytes).expect("decode");
         p.merge_owned(&mut decoded, state).expect("merge owned");
     }
@@ -351,7 +352,10 @@ fn check_case(c: &Case, events: &[(i64, V, Option<String>)], cuts: &[usize]) {
         let (mut want_bytes, mut got_bytes) = (Vec::new(), Vec::new());
         p.encode(&decoded, &mut want_bytes);
         p.encode(&from_bytes, &mut got_bytes);
-        assert_eq!(got_bytes, want_bytes, "{c:?}: merge_encoded differs from decode + merge");
+        assert_eq!(
+            got_bytes, want_bytes,
+            "{c:?}: merge_encoded differs from decode + merge"
+        );
     }
 
     // encode → decode is the identity (bytes and finalized value).

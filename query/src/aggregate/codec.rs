@@ -89,7 +89,11 @@ pub fn merge_row(
 }
 
 /// [`merge_row`] for bytes written by [`encode_one`].
-pub fn merge_one(part: &AggregationPart, into: &mut Ir, bytes: &[u8]) -> Result<(), MergeEncodedError> {
+pub fn merge_one(
+    part: &AggregationPart,
+    into: &mut Ir,
+    bytes: &[u8],
+) -> Result<(), MergeEncodedError> {
     let mut r = Reader { bytes, pos: 0 };
     let version = r.u8()?;
     if version != FORMAT_VERSION {
@@ -100,14 +104,19 @@ pub fn merge_one(part: &AggregationPart, into: &mut Ir, bytes: &[u8]) -> Result<
     Ok(())
 }
 
-fn merge_part(part: &AggregationPart, r: &mut Reader<'_>, ir: &mut Ir) -> Result<(), MergeEncodedError> {
+fn merge_part(
+    part: &AggregationPart,
+    r: &mut Reader<'_>,
+    ir: &mut Ir,
+) -> Result<(), MergeEncodedError> {
     match part.distinct_bound() {
         Some(bound) if matches!(ir, Ir::Empty | Ir::Distinct(_)) => {
             Ok(merge_distinct(part, r, ir, bound)?)
         }
         _ => {
             let state = decode_part(part, r)?;
-            part.merge_owned(ir, state).map_err(MergeEncodedError::Merge)
+            part.merge_owned(ir, state)
+                .map_err(MergeEncodedError::Merge)
         }
     }
 }
