@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{cast, concat_batches, take_record_batch};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::{cast, interleave_record_batch};
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 
 use crate::IngestError;
@@ -39,32 +39,37 @@ pub fn split_partitions(
             })
         }
     }
-    let all = concat_batches(schema, batches).map_err(|e| IngestError::Partition {
+    let error = |e: arrow::error::ArrowError| IngestError::Partition {
         table: table.to_owned(),
         reason: e.to_string(),
-    })?;
-    let values = cast(all.column(index), &ArrowType::Utf8).map_err(|e| IngestError::Partition {
-        table: table.to_owned(),
-        reason: e.to_string(),
-    })?;
-    let values = values.as_string::<i32>();
-    let mut rows: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    };
+    // Each partition's rows are gathered straight from the input batches (no concatenated
+    // copy of the whole table: a bulk load's peak memory is a few copies of its input).
+    let mut rows: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
     let mut out = Partitions::default();
-    for r in 0..values.len() {
-        if values.is_null(r) || !is_date(values.value(r)) {
-            out.rejected += 1;
-            continue;
-        }
-        rows.entry(values.value(r)).or_default().push(r as u32);
-    }
-    for (name, indices) in rows {
-        let batch = take_record_batch(&all, &UInt32Array::from(indices)).map_err(|e| {
-            IngestError::Partition {
-                table: table.to_owned(),
-                reason: e.to_string(),
+    for (b, batch) in batches.iter().enumerate() {
+        let values = cast(batch.column(index), &ArrowType::Utf8).map_err(error)?;
+        let values = values.as_string::<i32>();
+        let mut current: Option<(&str, &mut Vec<(usize, usize)>)> = None;
+        for r in 0..values.len() {
+            if values.is_null(r) || !is_date(values.value(r)) {
+                out.rejected += 1;
+                continue;
             }
-        })?;
-        out.batches.insert(name.to_owned(), batch);
+            let value = values.value(r);
+            // Rows of one partition usually come together: look the partition up once a run.
+            let list = match current.take() {
+                Some((name, list)) if name == value => list,
+                _ => rows.entry(value.to_owned()).or_default(),
+            };
+            list.push((b, r));
+            current = Some((value, list));
+        }
+    }
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    for (name, indices) in rows {
+        let batch = interleave_record_batch(&refs, &indices).map_err(error)?;
+        out.batches.insert(name, batch);
     }
     Ok(out)
 }
@@ -80,4 +85,91 @@ fn names(schema: &SchemaRef) -> String {
         .map(|f| f.name().as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Date32Array, Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    fn batch(schema: &SchemaRef, ds: Vec<Option<&str>>, first_id: i64) -> RecordBatch {
+        let ids: Vec<i64> = (first_id..first_id + ds.len() as i64).collect();
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(StringArray::from(ds)),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// Rows of several batches, partitions interleaved within and across batches, with null
+    /// and malformed values: each partition holds exactly its rows in input order, the others
+    /// are counted (compared with a row-by-row filter).
+    #[test]
+    fn rows_go_to_their_partition_in_input_order() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", ArrowType::Int64, false),
+            Field::new("ds", ArrowType::Utf8, true),
+        ]));
+        let inputs = vec![
+            vec![
+                Some("2026-10-02"),
+                Some("2026-10-01"),
+                None,
+                Some("2026-10-02"),
+            ],
+            vec![],
+            vec![Some("2026-10-01"), Some("not a day"), Some("2026-10-03")],
+            vec![Some("2026-10-03"), Some("2026-10-03"), Some("2026-10-02")],
+        ];
+        let mut batches = Vec::new();
+        let mut expected: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        let mut rejected = 0;
+        let mut id = 0;
+        for ds in inputs {
+            for value in &ds {
+                match value.filter(|v| is_date(v)) {
+                    Some(v) => expected.entry(v.to_owned()).or_default().push(id),
+                    None => rejected += 1,
+                }
+                id += 1;
+            }
+            let n = ds.len() as i64;
+            batches.push(batch(&schema, ds, id - n));
+        }
+        let out = split_partitions("t", &schema, &batches, "ds").unwrap();
+        assert_eq!(out.rejected, rejected);
+        let got: BTreeMap<String, Vec<i64>> = out
+            .batches
+            .iter()
+            .map(|(name, b)| {
+                let ids = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+                (name.clone(), ids.values().to_vec())
+            })
+            .collect();
+        assert_eq!(got, expected);
+        assert!(out.batches.values().all(|b| b.schema() == schema));
+    }
+
+    #[test]
+    fn date_partition_columns_are_named_by_day() {
+        let schema: SchemaRef =
+            Arc::new(Schema::new(vec![Field::new("ds", ArrowType::Date32, true)]));
+        let days = Date32Array::from(vec![Some(20_393), None, Some(20_393), Some(20_394)]);
+        let batches = vec![RecordBatch::try_new(schema.clone(), vec![Arc::new(days)]).unwrap()];
+        let out = split_partitions("t", &schema, &batches, "ds").unwrap();
+        assert_eq!(out.rejected, 1);
+        let sizes: Vec<(&str, usize)> = out
+            .batches
+            .iter()
+            .map(|(k, b)| (k.as_str(), b.num_rows()))
+            .collect();
+        assert_eq!(sizes, [("2025-11-01", 2), ("2025-11-02", 1)]);
+    }
 }

@@ -1,6 +1,7 @@
 //! Bulk load: a table's Parquet files → raw partitions → every GroupBy reading the table
 //! prepared again for those partitions, tiles rebuilt → one commit.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
@@ -98,7 +99,7 @@ impl Store {
                 ..LoadReport::default()
             });
         };
-        self.load_batches(table, &schema, &batches)
+        self.load(table, &schema, Cow::Owned(batches))
     }
 
     /// Loads Arrow batches into `table`, as [`Store::load_parquet`] does.
@@ -107,6 +108,17 @@ impl Store {
         table: &str,
         schema: &arrow::datatypes::SchemaRef,
         batches: &[RecordBatch],
+    ) -> Result<LoadReport> {
+        self.load(table, schema, Cow::Borrowed(batches))
+    }
+
+    /// [`Store::load_batches`]; batches it owns are dropped once split into partitions, so a
+    /// load holds one copy of the table's rows fewer.
+    fn load(
+        &self,
+        table: &str,
+        schema: &arrow::datatypes::SchemaRef,
+        batches: Cow<'_, [RecordBatch]>,
     ) -> Result<LoadReport> {
         let _writer = self.writer()?;
         // Streamed rows are sealed first: the load may move their GroupBys' batch end.
@@ -118,10 +130,12 @@ impl Store {
             .filter(|g| reads_table(g, table))
             .collect();
         let column = partition_column(&readers, table);
-        let partitions = split_partitions(table, schema, batches, &column)?;
+        let partitions = split_partitions(table, schema, &batches, &column)?;
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        drop(batches);
         let mut report = LoadReport {
             table: table.to_owned(),
-            rows: batches.iter().map(RecordBatch::num_rows).sum(),
+            rows,
             partitions: partitions.batches.keys().cloned().collect(),
             rejected_partition: partitions.rejected,
             group_bys: BTreeMap::new(),
