@@ -14,7 +14,6 @@
 //! - an error still names the first failing row in left-input order.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -23,6 +22,15 @@ use serde_json::json;
 use tilefold::query::config::{GroupBy, Join};
 use tilefold::query::value::value_at;
 use tilefold::{BackfillOptions, ConfigSet, Left, Store, Value};
+
+#[path = "support/live.rs"]
+#[allow(dead_code, reason = "shared with tests that use more of it")]
+mod live;
+#[path = "support/naive.rs"]
+#[allow(dead_code, reason = "shared with tests that use more of it")]
+mod naive;
+use live::TempDir;
+use naive::day_name;
 
 const FIVE_MINUTES: i64 = 300_000;
 const HOUR: i64 = 3_600_000;
@@ -63,38 +71,6 @@ impl Rng {
             items.swap(i, self.below(i as u64 + 1) as usize);
         }
     }
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tilefold-backfill-order-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn day_name(day: i64) -> String {
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn ds(t: i64) -> String {
