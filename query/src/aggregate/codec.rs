@@ -139,6 +139,16 @@ fn merge_distinct(
             })
         }
     }
+    distinct_items(r, ir, bound)
+}
+
+/// The items of a DISTINCT state (after its tag) read from `r` into `ir`, an empty state (which
+/// becomes a set) or a set; at most `bound` items are kept.
+fn distinct_items(
+    r: &mut Reader<'_>,
+    ir: &mut Ir,
+    bound: Option<usize>,
+) -> Result<(), DecodeError> {
     let n = r.len(5)?;
     if ir.is_empty() {
         *ir = Ir::Distinct(DistinctSet::with_capacity_and_hasher(n, Default::default()));
@@ -589,12 +599,9 @@ fn decode_leaf(part: &AggregationPart, r: &mut Reader<'_>) -> Result<Ir, DecodeE
             )
         }
         DISTINCT => {
-            let n = r.len(5)?;
-            let mut set = DistinctSet::with_capacity_and_hasher(n, Default::default());
-            for _ in 0..n {
-                set.get_or_insert_with(&r.distinct_item()?, DistinctRef::to_item);
-            }
-            Ir::Distinct(set)
+            let mut ir = Ir::Empty;
+            distinct_items(r, &mut ir, None)?;
+            ir
         }
         CPC => {
             let sketch = CpcSketch::deserialize(r.bytes()?).map_err(sketch_error)?;

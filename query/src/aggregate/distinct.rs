@@ -49,28 +49,12 @@ pub fn distinct_merge(a: &mut Ir, b: &Ir, bound: Option<usize>) -> bool {
         (Ir::Empty, _) => *a = b.clone(),
         (Ir::Distinct(x), Ir::Distinct(y)) => {
             for item in y {
-                if bound.is_some_and(|k| x.len() >= k) {
-                    break;
-                }
-                if !x.contains(item) {
-                    x.insert(item.clone());
-                }
+                distinct_insert(x, item.as_ref(), bound);
             }
         }
         _ => return false,
     }
     true
-}
-
-/// [`distinct_merge`] of two sets, taking `y`'s items instead of copying them.
-pub fn distinct_merge_owned(x: &mut DistinctSet, y: DistinctSet, bound: Option<usize>) {
-    for item in y {
-        if bound.is_some_and(|k| x.len() >= k) {
-            break;
-        }
-        // An item `x` already holds is dropped, `x` keeps its own.
-        x.insert(item);
-    }
 }
 
 /// Feeds bytes to the sketch's hasher unchanged, so the hash is fixed by our encoding alone and
@@ -147,35 +131,5 @@ mod tests {
         }
         let Ir::Distinct(set) = &ir else { panic!() };
         assert_eq!(set.len(), 3);
-    }
-
-    /// Merging a set by value gives the set merging it by reference gives (R-OP-UNIQUE,
-    /// R-OP-BOUNDED): tile reads take decoded sets by value.
-    #[test]
-    fn owned_merge_equals_merge() {
-        let set = |items: &[&str]| {
-            let mut ir = Ir::Empty;
-            for x in items {
-                distinct_update(&mut ir, Scalar::Str(x), None);
-            }
-            ir
-        };
-        for bound in [None, Some(2), Some(3), Some(10)] {
-            let (a, b) = (set(&["a", "b"]), set(&["b", "c", "d"]));
-            let mut by_reference = a.clone();
-            assert!(distinct_merge(&mut by_reference, &b, bound));
-            let mut by_value = a;
-            let (Ir::Distinct(x), Ir::Distinct(y)) = (&mut by_value, b) else {
-                panic!()
-            };
-            distinct_merge_owned(x, y, bound);
-            let (Ir::Distinct(x), Ir::Distinct(y)) = (&by_value, &by_reference) else {
-                panic!()
-            };
-            assert_eq!(x.len(), y.len(), "bound {bound:?}");
-            if bound.is_none_or(|k| k >= 4) {
-                assert_eq!(x, y);
-            }
-        }
     }
 }

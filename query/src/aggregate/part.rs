@@ -276,21 +276,13 @@ impl AggregationPart {
     }
 
     /// [`Self::merge`], taking `b`: an empty `a` takes `b` itself (what merging into an empty
-    /// state gives, for every part), and distinct sets move their items instead of copying them.
+    /// state gives, for every part).
     pub fn merge_owned(&self, a: &mut Ir, b: Ir) -> Result<(), AggregationError> {
         if a.is_empty() {
             *a = b;
             return Ok(());
         }
-        match (self.distinct_bound(), b) {
-            (Some(bound), Ir::Distinct(y)) if matches!(a, Ir::Distinct(_)) => {
-                if let Ir::Distinct(x) = a {
-                    super::distinct::distinct_merge_owned(x, y, bound);
-                }
-                Ok(())
-            }
-            (_, b) => self.merge(a, &b),
-        }
+        self.merge(a, &b)
     }
 
     /// For a UNIQUE_COUNT (`Some(None)`) or BOUNDED_UNIQUE_COUNT (`Some(Some(k))`) part whose

@@ -233,15 +233,6 @@ impl RowAggregator {
         Ok(())
     }
 
-    /// [`Self::merge`], taking `other`'s states instead of copying them where it can
-    /// ([`AggregationPart::merge_owned`]).
-    pub fn merge_owned(&self, into: &mut [Ir], other: Vec<Ir>) -> Result<(), AggregationError> {
-        for ((part, a), b) in self.parts.iter().zip(into.iter_mut()).zip(other) {
-            part.merge_owned(a, b)?;
-        }
-        Ok(())
-    }
-
     /// The output values, in column order. `per_window[w]` holds the merged states for window
     /// `w` of [`Self::windows`].
     pub fn finalize(&self, per_window: &[&[Ir]]) -> Vec<Value> {
@@ -262,8 +253,8 @@ impl RowAggregator {
     }
 
     /// Merges bytes written by [`Self::encode`] for the same GroupBy into `into`: the same as
-    /// [`Self::decode`] then [`Self::merge_owned`], with less work for UNIQUE_COUNT sets. On an
-    /// error `into` may be partly merged.
+    /// [`Self::decode`] then [`AggregationPart::merge_owned`] per part, with less work for
+    /// UNIQUE_COUNT sets. On an error `into` may be partly merged.
     pub fn merge_encoded(&self, into: &mut [Ir], bytes: &[u8]) -> Result<(), MergeEncodedError> {
         codec::merge_row(&self.parts, into, bytes)
     }
