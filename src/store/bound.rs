@@ -10,7 +10,7 @@ use arrow::datatypes::Int64Type;
 
 use tilefold_query::config::GroupBy;
 use tilefold_query::derivation::Derivations;
-use tilefold_query::evaluate::{EvalError, GroupByData, GroupByEvaluator, KEY_COLUMN};
+use tilefold_query::evaluate::{EvalError, GroupByData, GroupByEvaluator, LevelTiles, KEY_COLUMN};
 use tilefold_query::key::KeyCodec;
 use tilefold_query::source_query::TIME_COLUMN;
 use tilefold_query::window::{parse_day, Level, LEVELS};
@@ -109,12 +109,12 @@ impl DataView<'_> {
         &self,
         key: &[u8],
         spans: &[(u8, Range<i64>)],
-        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
+        out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError> {
         self.read
             .visit_tiles(self.group_by.name(), key, spans, |level, start, bytes| {
                 if let Some(level) = out.get_mut(usize::from(level)) {
-                    level.push((start, bytes.to_vec()));
+                    level.push(start, bytes);
                 }
                 Ok(())
             })?;
@@ -129,7 +129,7 @@ impl DataView<'_> {
         memo: &mut TileMemo,
         key: &[u8],
         spans: &[(u8, Range<i64>)],
-        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
+        out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError> {
         let name = self.group_by.name();
         if !memo.holds(name, key) {
@@ -175,7 +175,7 @@ impl DataView<'_> {
         key: &[u8],
         spans: &[(u8, Range<i64>)],
     ) -> Result<(), EvalError> {
-        let mut read: [Vec<(i64, Vec<u8>)>; LEVELS] = Default::default();
+        let mut read: [LevelTiles; LEVELS] = Default::default();
         self.read_tiles(key, spans, &mut read)?;
         for (level, starts) in spans {
             let index = usize::from(*level);
@@ -204,7 +204,7 @@ pub struct TileMemo {
     /// Per level, the tile starts of which `tiles` holds every stored tile; `None`: none.
     covered: [Option<Range<i64>>; LEVELS],
     /// Per level, (start, IR bytes) in ascending start order.
-    tiles: [Vec<(i64, Vec<u8>)>; LEVELS],
+    tiles: [LevelTiles; LEVELS],
     /// Set before each evaluation: `Some(end)` when the next evaluation reads the same key,
     /// `end` bounding the tile starts that evaluation and the later ones of the key ask for.
     widen_to: Option<i64>,
@@ -228,7 +228,7 @@ impl TileMemo {
         self.key.clear();
         self.key.extend_from_slice(key);
         self.covered = Default::default();
-        self.tiles.iter_mut().for_each(Vec::clear);
+        self.tiles.iter_mut().for_each(LevelTiles::clear);
     }
 
     /// Whether every stored tile of `level` starting in `starts` is held (an empty `starts`
@@ -243,16 +243,13 @@ impl TileMemo {
     }
 
     /// Appends the held tiles of `level` starting in `starts`, if the level covers them.
-    fn serve(&self, level: u8, starts: &Range<i64>, out: &mut Vec<(i64, Vec<u8>)>) {
+    fn serve(&self, level: u8, starts: &Range<i64>, out: &mut LevelTiles) {
         if starts.is_empty() || !self.covers(level, starts) {
             return;
         }
-        let Some(held) = self.tiles.get(usize::from(level)) else {
-            return;
-        };
-        let from = held.partition_point(|(s, _)| *s < starts.start);
-        let to = held.partition_point(|(s, _)| *s < starts.end);
-        out.extend(held.get(from..to).unwrap_or_default().iter().cloned());
+        if let Some(held) = self.tiles.get(usize::from(level)) {
+            out.extend_within(held, starts);
+        }
     }
 }
 
@@ -261,7 +258,7 @@ impl GroupByData for DataView<'_> {
         &self,
         key: &[u8],
         spans: &[(Level, Range<i64>)],
-        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
+        out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError> {
         let spans: Vec<(u8, Range<i64>)> = spans
             .iter()

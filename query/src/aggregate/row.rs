@@ -247,6 +247,19 @@ impl RowAggregator {
             .collect()
     }
 
+    /// Sets `out[i]` for every output column `i` of window `window`, from `irs`, the merged
+    /// states of that window; other entries are left alone. Finalizing each window from one
+    /// accumulator as it reaches the window's start needs no copy of the states.
+    pub fn finalize_window(&self, window: usize, irs: &[Ir], out: &mut [Value]) {
+        for (c, slot) in self.columns.iter().zip(out) {
+            if c.window == window {
+                if let Some(ir) = irs.get(c.part) {
+                    *slot = self.parts[c.part].finalize(ir);
+                }
+            }
+        }
+    }
+
     /// Appends the versioned encoding of `irs`.
     pub fn encode(&self, irs: &[Ir], out: &mut Vec<u8>) {
         codec::encode_row(irs, out);

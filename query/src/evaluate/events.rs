@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use arrow::array::{BooleanArray, RecordBatch};
 
-use super::{ts_values, EvalError, GroupByData, GroupByEvaluator, QueryTime};
+use super::{ts_values, EvalError, GroupByData, GroupByEvaluator, LevelTiles, QueryTime};
 use crate::aggregate::{Ir, MergeEncodedError, RowAggregator};
 use crate::config::Accuracy;
 use crate::key::hex;
@@ -71,7 +71,7 @@ pub(super) fn evaluate(
         .into_iter()
         .filter_map(|level| Some((level, spans[level.index()].take()?)))
         .collect();
-    let mut tiles: [Vec<(i64, Vec<u8>)>; LEVELS] = Default::default();
+    let mut tiles: [LevelTiles; LEVELS] = Default::default();
     if !spans.is_empty() {
         data.tiles(key, &spans, &mut tiles)?;
     }
@@ -80,12 +80,11 @@ pub(super) fn evaluate(
     if let Some(first) = starts.iter().copied().min().filter(|&s| s < end) {
         data.unsealed(key, first..end, &mut unsealed)?;
     }
-    let mut per_window = vec![Vec::new(); starts.len()];
+    let mut values = vec![Value::Null; aggregator.columns().len()];
     let mut acc = aggregator.new_irs();
     let mut batches = Vec::new();
     let mut unsealed_done = end;
-    let last = steps.len().saturating_sub(1);
-    for (step, (w, pieces)) in steps.into_iter().enumerate() {
+    for (w, pieces) in steps {
         let start = starts[w];
         if start < unsealed_done {
             for batch in &unsealed {
@@ -102,10 +101,7 @@ pub(super) fn evaluate(
         for piece in pieces {
             match piece {
                 Piece::Tiles { level, starts } => {
-                    let stored = &tiles[level.index()];
-                    let from = stored.partition_point(|(s, _)| *s < starts.start);
-                    let to = stored.partition_point(|(s, _)| *s < starts.end);
-                    for (start, bytes) in &stored[from..to] {
+                    for (start, bytes) in tiles[level.index()].within(&starts) {
                         aggregator
                             .merge_encoded(&mut acc, bytes)
                             .map_err(|e| match e {
@@ -113,7 +109,7 @@ pub(super) fn evaluate(
                                     group_by: evaluator.name.clone(),
                                     key: hex(key),
                                     level: level.label(),
-                                    start: *start,
+                                    start,
                                     source,
                                 },
                                 MergeEncodedError::Merge(e) => EvalError::Aggregation(e),
@@ -130,14 +126,10 @@ pub(super) fn evaluate(
                 }
             }
         }
-        // The last window takes the states; the others copy those their columns read.
-        per_window[w] = if step == last {
-            std::mem::take(&mut acc)
-        } else {
-            evaluator.window_states(w, &acc)
-        };
+        // Window `w` is complete: its columns read the states as they are now.
+        aggregator.finalize_window(w, &acc, &mut values);
     }
-    Ok(evaluator.finalize(aggregator, &per_window))
+    Ok(values)
 }
 
 /// Folds the rows of `batch` for which `include` holds into `acc` (deletes where `is_before`).

@@ -9,6 +9,7 @@
 mod entities;
 mod error;
 mod events;
+mod tiles;
 
 use std::ops::Range;
 
@@ -23,6 +24,7 @@ use crate::window::{Level, LEVELS};
 use crate::Value;
 
 pub use error::EvalError;
+pub use tiles::LevelTiles;
 
 /// The key bytes column of stored rows.
 pub const KEY_COLUMN: &str = "__key";
@@ -50,7 +52,7 @@ pub trait GroupByData {
         &self,
         key: &[u8],
         spans: &[(Level, Range<i64>)],
-        out: &mut [Vec<(i64, Vec<u8>)>; LEVELS],
+        out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError>;
     /// The first tile start kept at each level (tiles cover every start from there on).
     fn kept_from(&self) -> [i64; LEVELS];
@@ -99,9 +101,6 @@ pub struct GroupByEvaluator {
     aggregator: Option<RowAggregator>,
     /// Window lengths in ms per [`RowAggregator::windows`], `None` = unbounded.
     windows: Vec<Option<i64>>,
-    /// Per window, per aggregation part: whether an output column reads that part's state over
-    /// that window.
-    window_parts: Vec<Vec<bool>>,
     /// Without aggregations: the value columns (R-NAME-3) as indexes into the row schema.
     columns: Vec<usize>,
     fields: Vec<Field>,
@@ -201,28 +200,12 @@ impl GroupByEvaluator {
             let fields = aggregator.output_fields();
             (Some(aggregator), windows, Vec::new(), fields)
         };
-        let window_parts = match &aggregator {
-            Some(aggregator) => (0..windows.len())
-                .map(|w| {
-                    (0..aggregator.parts().len())
-                        .map(|p| {
-                            aggregator
-                                .columns()
-                                .iter()
-                                .any(|c| c.window == w && c.part == p)
-                        })
-                        .collect()
-                })
-                .collect(),
-            None => Vec::new(),
-        };
         Ok(GroupByEvaluator {
             name: group_by.name().to_owned(),
             model,
             accuracy: group_by.accuracy(),
             aggregator,
             windows,
-            window_parts,
             columns,
             fields,
         })
@@ -261,18 +244,6 @@ impl GroupByEvaluator {
     }
 
     /// The states window `w`'s output columns read, copied from `states`; the others empty.
-    fn window_states(&self, w: usize, states: &[Ir]) -> Vec<Ir> {
-        let needed = self.window_parts.get(w).map_or(&[][..], Vec::as_slice);
-        states
-            .iter()
-            .enumerate()
-            .map(|(p, ir)| match needed.get(p) {
-                Some(true) => ir.clone(),
-                _ => Ir::Empty,
-            })
-            .collect()
-    }
-
     fn finalize(&self, aggregator: &RowAggregator, per_window: &[Vec<Ir>]) -> Vec<Value> {
         let refs: Vec<&[Ir]> = per_window.iter().map(Vec::as_slice).collect();
         aggregator.finalize(&refs)
