@@ -113,6 +113,10 @@ enum Command {
         start_ds: Option<String>,
         #[arg(long)]
         end_ds: Option<String>,
+        /// Left rows evaluated together (rows of one key share tile reads); memory grows with
+        /// it.
+        #[arg(long, value_name = "N", default_value = "65536")]
+        batch_rows: NonZeroUsize,
     },
     /// Fetch features as JSON: of a join, or of a group-by with `--group-by`.
     Fetch {
@@ -249,12 +253,13 @@ fn run(cli: Cli) -> Result<(), String> {
             left,
             start_ds,
             end_ds,
+            batch_rows,
         } => {
             let store = open(cli.store, cli.cache_mb)?;
             let options = BackfillOptions {
                 start_ds,
                 end_ds,
-                ..BackfillOptions::default()
+                batch_rows: batch_rows.get(),
             };
             let left = left.map_or(Left::Table, Left::Parquet);
             let bar = std::io::stderr().is_terminal().then(|| {

@@ -1,5 +1,6 @@
-//! Backfill evaluates each thread's left rows sorted by (key, query time) and shares one key's
-//! tiles between consecutive rows; neither may show in its output. Invariants (R-JOIN-1,
+//! Backfill evaluates a batch's left rows sorted by (key, query time), split over threads at key
+//! boundaries, and shares one key's tiles between consecutive rows; none of this may show in
+//! its output, whatever the batch size. Invariants (R-JOIN-1,
 //! R-ONL-2, DESIGN.md I1):
 //!
 //! - every backfill row holds exactly what `fetch_join` gives for its key at its `ts`, whatever
@@ -11,7 +12,7 @@
 //!   makes about 200 rows differ);
 //! - rows come out in left-input order (R-JOIN-1);
 //! - two join parts over different GroupBys with the same key never see each other's tiles;
-//! - an error still names the first failing row in left-input order.
+//! - an error still names the first failing row in left-input order, whichever thread meets it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -297,12 +298,33 @@ fn backfill_rows_equal_fetch_in_left_order_whatever_the_row_order() {
     let mut rng = Rng(7);
     let store = open_store(&dir, &mut rng);
     let batches = left_rows(&mut rng);
+    // The default batch holds every row; the others cut the input elsewhere than its batches,
+    // and split keys between batches.
+    for batch_rows in [BackfillOptions::default().batch_rows, 1, 97, 1000] {
+        let options = BackfillOptions {
+            batch_rows,
+            ..BackfillOptions::default()
+        };
+        backfill_equals_fetch(&store, &batches, &options);
+    }
+}
+
+fn backfill_equals_fetch(
+    store: &Store,
+    batches: &[Vec<(Option<&'static str>, i64)>],
+    options: &BackfillOptions,
+) {
     let input: Vec<RecordBatch> = batches.iter().map(|b| left_batch(b, "k")).collect();
     let out: Vec<RecordBatch> = store
-        .backfill(JOIN, Left::Batches(input), &BackfillOptions::default())
+        .backfill(JOIN, Left::Batches(input), options)
         .expect("backfill")
         .collect::<Result<_, _>>()
         .expect("backfill batches");
+    assert!(
+        out.iter().all(|b| b.num_rows() <= options.batch_rows),
+        "batches of at most {} rows",
+        options.batch_rows
+    );
     let expected: Vec<(Option<&str>, i64)> = batches.concat();
     assert_eq!(
         out.iter().map(RecordBatch::num_rows).sum::<usize>(),
@@ -346,7 +368,8 @@ fn backfill_rows_equal_fetch_in_left_order_whatever_the_row_order() {
     }
     assert!(
         differing.is_empty(),
-        "{} of {} backfill rows differ from fetch; the first:\n{}",
+        "batch rows {}: {} of {} backfill rows differ from fetch; the first:\n{}",
+        options.batch_rows,
         differing.len(),
         expected.len(),
         differing[..differing.len().min(3)].join("\n")
@@ -385,4 +408,75 @@ fn backfill_error_names_the_first_failing_row_in_left_order() {
         error.contains("join part test_order_n_v1") && error.contains("bad2"),
         "{error}"
     );
+}
+
+/// Rows are split over threads by key; the error is still that of the first failing row in
+/// left order, though the key of a later failing row sorts first and may finish first.
+#[test]
+fn a_failing_row_in_any_thread_is_reported_by_left_order() {
+    let dir = TempDir::new("threads");
+    let mut rng = Rng(13);
+    drop(open_store(&dir, &mut rng));
+    // Corrupt one day tile of keys `b` and `d` (keys `a` ... `d` have events on every day).
+    let day = BASE + 10 * DAY;
+    {
+        let codec =
+            tilefold::query::key::KeyCodec::new(vec![("k".into(), tilefold::DataType::String)])
+                .expect("codec");
+        let db = tilefold::storage::Database::open(&dir.0).expect("database");
+        let mut txn = db.begin_write().expect("write");
+        for k in ["b", "d"] {
+            let key = codec
+                .encode(&[Value::String(k.into())])
+                .expect("encode")
+                .expect("key");
+            txn.put_raw_tile("test.order_g.v1", &key, 2, day, b"\x01\x02\x03")
+                .expect("put");
+        }
+        txn.commit().expect("commit");
+    }
+    let store = Store::open(&dir.0).expect("reopen");
+    // 2,000 good rows (`a`, `c`, times before the corrupt day), one `d` row at 600 and one `b`
+    // row at 1,500 whose windows hold the corrupt tile.
+    let mut rows: Vec<(Option<&str>, i64)> = (0..2000)
+        .map(|i| {
+            let k = if i % 2 == 0 { "a" } else { "c" };
+            (Some(k), BASE + rng.range(0, 9 * DAY))
+        })
+        .collect();
+    rows[600] = (Some("d"), day + 2 * DAY);
+    rows[1500] = (Some("b"), day + 2 * DAY);
+    for first_bad in ["d", "b"] {
+        let mut rows = rows.clone();
+        if first_bad == "b" {
+            rows.swap(600, 1500);
+        }
+        let result: Result<Vec<RecordBatch>, _> = store
+            .backfill(
+                JOIN,
+                Left::Batches(vec![left_batch(&rows, "k")]),
+                &BackfillOptions::default(),
+            )
+            .expect("backfill")
+            .collect();
+        let error = result.expect_err("a corrupt tile fails").to_string();
+        let other = if first_bad == "b" { "d" } else { "b" };
+        let hex = |k: &str| {
+            tilefold::query::key::hex(
+                &tilefold::query::key::KeyCodec::new(vec![(
+                    "k".into(),
+                    tilefold::DataType::String,
+                )])
+                .expect("codec")
+                .encode(&[Value::String(k.into())])
+                .expect("encode")
+                .expect("key"),
+            )
+        };
+        assert!(
+            error.contains("corrupted tile") && error.contains(&hex(first_bad)),
+            "first bad {first_bad}: {error}"
+        );
+        assert!(!error.contains(&hex(other)), "{error}");
+    }
 }

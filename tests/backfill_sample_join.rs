@@ -789,8 +789,16 @@ fn fixture(tag: &str) -> Fixture {
 
 /// The backfill of the sample join: column names and rows of cells.
 fn backfill(store: &Store) -> (Vec<String>, Vec<Vec<V>>) {
+    backfill_in_batches(store, BackfillOptions::default().batch_rows)
+}
+
+fn backfill_in_batches(store: &Store, batch_rows: usize) -> (Vec<String>, Vec<Vec<V>>) {
+    let options = BackfillOptions {
+        batch_rows,
+        ..BackfillOptions::default()
+    };
     let batches: Vec<RecordBatch> = store
-        .backfill(JOIN, Left::Table, &BackfillOptions::default())
+        .backfill(JOIN, Left::Table, &options)
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -871,6 +879,16 @@ fn backfill_of_the_sample_join_equals_the_oracle_in_every_column_and_row() {
         mismatches.len(),
         mismatches.join("\n")
     );
+
+    // Batches cut elsewhere than the loaded partitions (and than the default) change nothing.
+    let (_, small) = backfill_in_batches(&fixture.store, 37);
+    assert_eq!(small.len(), actual.len());
+    for (r, (a, b)) in actual.iter().zip(&small).enumerate() {
+        assert!(
+            a.iter().zip(b).all(|(x, y)| same(x, y)),
+            "row {r}: batches of 37 rows give {b:?}, the default {a:?}"
+        );
+    }
 
     // The sample discriminates the rules: replacing one of them changes many rows, so a store
     // that got it wrong could not pass.

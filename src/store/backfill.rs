@@ -3,12 +3,13 @@
 //! left-input order.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{cast, filter_record_batch};
+use arrow::compute::{cast, concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType as ArrowType, Field, Int64Type, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 
@@ -42,7 +43,9 @@ pub enum Left {
 /// Backfill settings.
 #[derive(Debug, Clone)]
 pub struct BackfillOptions {
-    /// Left rows per output batch: memory is bounded by this, not by the left input's size.
+    /// Left rows per batch, evaluated together and written as one output batch: memory is
+    /// bounded by this, not by the left input's size. Rows of one key in one batch share their
+    /// tile reads, so larger batches run faster, up to a point.
     pub batch_rows: usize,
     /// Only left rows whose partition lies in this range (both ends included, R-TIME-6).
     pub start_ds: Option<String>,
@@ -52,7 +55,7 @@ pub struct BackfillOptions {
 impl Default for BackfillOptions {
     fn default() -> Self {
         BackfillOptions {
-            batch_rows: 8192,
+            batch_rows: 65_536,
             start_ds: None,
             end_ds: None,
         }
@@ -126,6 +129,13 @@ impl Store {
             Left::Table => left_table(self.path(), &state, &join, options, batch_rows)?,
         };
         let plan = plan(&state, &join, &schema, options)?;
+        let input = Box::new(Rebatch {
+            input,
+            rows: batch_rows,
+            pending: VecDeque::new(),
+            pending_rows: 0,
+            next: None,
+        });
         Ok(Backfill {
             state,
             plan,
@@ -198,40 +208,19 @@ impl Backfill {
         let times = query_times(plan, &rows);
         let mut columns: Vec<ArrayRef> =
             plan.left.iter().map(|&i| rows.column(i).clone()).collect();
-        // Rows are independent: split them over the cores, keep their order.
+        // Rows are independent: each part's rows are split over the cores by key.
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(n.div_ceil(256))
             .max(1);
-        let per_thread = n.div_ceil(threads);
-        let state: &State = &self.state;
-        let (rows_ref, times_ref) = (&rows, times.as_slice());
-        let chunks: Vec<Result<Vec<Vec<Vec<Value>>>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|i| {
-                    let range = (i * per_thread).min(n)..((i + 1) * per_thread).min(n);
-                    scope.spawn(move || part_values(plan, state, rows_ref, times_ref, range))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(Error::Request("backfill worker panicked".into())))
-                })
-                .collect()
-        });
-        let mut per_part: Vec<Vec<Vec<Value>>> = plan
-            .parts
-            .iter()
-            .map(|p| vec![Vec::with_capacity(n); p.fields.len()])
-            .collect();
-        for chunk in chunks {
-            for (part, columns) in per_part.iter_mut().zip(chunk?) {
-                for (all, some) in part.iter_mut().zip(columns) {
-                    all.extend(some);
-                }
-            }
+        let mut per_part: Vec<Vec<Vec<Value>>> = Vec::with_capacity(plan.parts.len());
+        for part in &plan.parts {
+            per_part.push(match &part.bound {
+                // R-JOIN-5: a GroupBy without rows gives nulls.
+                None => vec![vec![Value::Null; n]; part.fields.len()],
+                Some(bound) => part_columns(part, bound, &self.state, &rows, &times, threads)
+                    .map_err(|e| Error::Request(format!("join part {}: {e}", part.prefix)))?,
+            });
         }
         for (part, values) in plan.parts.iter().zip(per_part) {
             for (field, values) in part.fields.iter().zip(values) {
@@ -321,35 +310,7 @@ fn query_times(plan: &Plan, rows: &RecordBatch) -> Vec<(QueryTime, i64)> {
     }
 }
 
-/// Every part's values for left rows `range`: per part, per column, one value per row.
-///
-/// One memo of tiles serves the whole range. Serving tiles read for an earlier row is sound
-/// because every evaluation of a backfill reads through one read transaction: the [`State`]
-/// taken once in [`Store::backfill`] and kept in [`Backfill`] for the whole run (`state.read`,
-/// with the heads of that same commit). Writers publish new states, never change this one, so
-/// the tiles cannot change under the memo, which moreover lives only for this call.
-fn part_values(
-    plan: &Plan,
-    state: &State,
-    rows: &RecordBatch,
-    times: &[(QueryTime, i64)],
-    range: std::ops::Range<usize>,
-) -> Result<Vec<Vec<Vec<Value>>>> {
-    let memo = RefCell::new(TileMemo::default());
-    plan.parts
-        .iter()
-        .map(|part| {
-            let Some(bound) = &part.bound else {
-                // R-JOIN-5: a GroupBy without rows gives nulls.
-                return Ok(vec![vec![Value::Null; range.len()]; part.fields.len()]);
-            };
-            part_columns(part, bound, state, &memo, rows, times, range.clone())
-                .map_err(|e| Error::Request(format!("join part {}: {e}", part.prefix)))
-        })
-        .collect()
-}
-
-/// A left row to evaluate for one part: its encoded key, query time and place in the range.
+/// A left row to evaluate for one part: its encoded key, query time and place in the batch.
 struct KeyedRow {
     key: Vec<u8>,
     /// The key values cast to the GroupBy's key types (for its derivations).
@@ -360,42 +321,88 @@ struct KeyedRow {
     offset: usize,
 }
 
-/// One part's values for left rows `range`, per column one value per row in row order.
+/// Runs of rows per backfill thread and part in a batch (see [`part_columns`]).
+const RUNS_PER_THREAD: usize = 16;
+
+/// A row that failed: its place in the batch and the error.
+type Failed = Option<(usize, String)>;
+
+/// What a thread evaluated: values by place in the batch, and its first failing row.
+type Evaluated = (Vec<(usize, Vec<Value>)>, Failed);
+
+/// One part's values for the rows of a batch, per column one value per row in row order.
 ///
-/// Rows are evaluated in (key, query time) order, so that rows of one key run one after the
-/// other: they share the tiles of `memo` and the pages of the database and segments. On errors
-/// the result is the one evaluating in row order gives: the error of the first row that fails.
+/// Rows are evaluated in (key, query time) order, split over `threads` threads at key
+/// boundaries, so that the rows of one key run one after the other on one thread: they share
+/// the tiles of that thread's memo and the pages of the database and segments. On errors the
+/// result is the one evaluating in row order gives: the error of the first row that fails.
+///
+/// Serving tiles read for an earlier row is sound because every evaluation of a backfill reads
+/// through one read transaction: the [`State`] taken once in [`Store::backfill`] and kept in
+/// [`Backfill`] for the whole run (`state.read`, with the heads of that same commit). Writers
+/// publish new states, never change this one, so the tiles cannot change under a memo, which
+/// moreover lives only for this call.
 fn part_columns(
     part: &Part,
     bound: &BoundGroupBy,
     state: &State,
-    memo: &RefCell<TileMemo>,
     rows: &RecordBatch,
     times: &[(QueryTime, i64)],
-    range: std::ops::Range<usize>,
+    threads: usize,
 ) -> std::result::Result<Vec<Vec<Value>>, String> {
-    let mut values = vec![vec![Value::Null; range.len()]; part.fields.len()];
-    let (mut keyed, mut failed) = keyed_rows(part, bound, rows, times, range.clone());
+    let n = rows.num_rows();
+    let (mut keyed, mut failed) = keyed_rows(part, bound, rows, times);
     keyed.sort_unstable_by(|a, b| (&a.key, a.t, a.offset).cmp(&(&b.key, b.t, b.offset)));
-    for group in keyed.chunk_by_mut(|a, b| a.key == b.key) {
-        let until = group.iter().map(|row| tiles_end(row.at)).max();
-        let last = group.len().saturating_sub(1);
-        for (i, row) in group.iter_mut().enumerate() {
-            // Rows after the first failed one are not needed: their error would not be the one.
-            if failed.as_ref().is_some_and(|(f, _)| *f < row.offset) {
-                continue;
-            }
-            memo.borrow_mut().set_widen_to(until.filter(|_| i < last));
-            let cast = std::mem::take(&mut row.cast);
-            match key_row(bound, state, Some(memo), cast, &row.key, row.at, row.t) {
-                Ok(row_values) => {
-                    for (column, value) in values.iter_mut().zip(row_values) {
-                        if let Some(slot) = column.get_mut(row.offset) {
-                            *slot = value;
+    let known = failed.as_ref().map(|(offset, _)| *offset);
+    // Rows of hot keys cost more: many small runs, taken by the threads as they finish the
+    // previous ones, keep the threads equally busy.
+    let chunks = Mutex::new(split_by_key(&mut keyed, threads * RUNS_PER_THREAD).into_iter());
+    let results: Vec<Evaluated> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut evaluated = Vec::new();
+                    let mut failed: Failed = None;
+                    loop {
+                        let next = chunks.lock().ok().and_then(|mut c| c.next());
+                        let Some(chunk) = next else { break };
+                        let limit = failed.as_ref().map(|(f, _)| *f).or(known);
+                        let (values, chunk_failed) = evaluate_rows(bound, state, chunk, limit);
+                        evaluated.extend(values);
+                        if let Some((offset, e)) = chunk_failed {
+                            if failed.as_ref().is_none_or(|(f, _)| offset < *f) {
+                                failed = Some((offset, e));
+                            }
                         }
                     }
+                    (evaluated, failed)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    (Vec::new(), Some((0, "backfill worker panicked".to_owned())))
+                })
+            })
+            .collect()
+    });
+    let mut values = vec![vec![Value::Null; n]; part.fields.len()];
+    for (evaluated, chunk_failed) in results {
+        if let Some((offset, e)) = chunk_failed {
+            if failed.as_ref().is_none_or(|(f, _)| offset < *f) {
+                failed = Some((offset, e));
+            }
+        }
+        if failed.is_some() {
+            continue;
+        }
+        for (offset, row_values) in evaluated {
+            for (column, value) in values.iter_mut().zip(row_values) {
+                if let Some(slot) = column.get_mut(offset) {
+                    *slot = value;
                 }
-                Err(e) => failed = Some((row.offset, e)),
             }
         }
     }
@@ -405,17 +412,65 @@ fn part_columns(
     }
 }
 
-/// The rows of `range` with a non-null key (R-JOIN-4), up to the first whose key does not
-/// cast, returned with its offset and error.
+/// `rows`, sorted by key, cut into at most `parts` runs of about equal length that no key
+/// spans.
+fn split_by_key(rows: &mut [KeyedRow], parts: usize) -> Vec<&mut [KeyedRow]> {
+    let target = rows.len().div_ceil(parts.max(1)).max(1);
+    let mut chunks = Vec::with_capacity(parts);
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let mut cut = target.min(rest.len());
+        while cut < rest.len() && rest[cut].key == rest[cut - 1].key {
+            cut += 1;
+        }
+        let (chunk, tail) = rest.split_at_mut(cut);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    chunks
+}
+
+/// Evaluates `rows` (sorted by key, then time) through one memo: the values of each row with
+/// its offset, and the first failing row by offset. Rows after `known` (an offset that fails
+/// already) or after a failed row are skipped: their error would not be the one reported.
+fn evaluate_rows(
+    bound: &BoundGroupBy,
+    state: &State,
+    rows: &mut [KeyedRow],
+    known: Option<usize>,
+) -> Evaluated {
+    let memo = RefCell::new(TileMemo::default());
+    let mut evaluated = Vec::with_capacity(rows.len());
+    let mut failed: Failed = None;
+    for group in rows.chunk_by_mut(|a, b| a.key == b.key) {
+        let until = group.iter().map(|row| tiles_end(row.at)).max();
+        let last = group.len().saturating_sub(1);
+        for (i, row) in group.iter_mut().enumerate() {
+            let limit = failed.as_ref().map(|(f, _)| *f).or(known);
+            if limit.is_some_and(|f| f < row.offset) {
+                continue;
+            }
+            memo.borrow_mut().set_widen_to(until.filter(|_| i < last));
+            let cast = std::mem::take(&mut row.cast);
+            match key_row(bound, state, Some(&memo), cast, &row.key, row.at, row.t) {
+                Ok(row_values) => evaluated.push((row.offset, row_values)),
+                Err(e) => failed = Some((row.offset, e)),
+            }
+        }
+    }
+    (evaluated, failed)
+}
+
+/// The rows with a non-null key (R-JOIN-4), up to the first whose key does not cast, returned
+/// with its offset and error.
 fn keyed_rows(
     part: &Part,
     bound: &BoundGroupBy,
     rows: &RecordBatch,
     times: &[(QueryTime, i64)],
-    range: std::ops::Range<usize>,
-) -> (Vec<KeyedRow>, Option<(usize, String)>) {
-    let mut keyed = Vec::with_capacity(range.len());
-    for (offset, r) in range.enumerate() {
+) -> (Vec<KeyedRow>, Failed) {
+    let mut keyed = Vec::with_capacity(rows.num_rows());
+    for (r, &(at, t)) in times.iter().enumerate().take(rows.num_rows()) {
         let key_values: Vec<Value> = part
             .keys
             .iter()
@@ -425,12 +480,12 @@ fn keyed_rows(
             Ok(Some(key)) => keyed.push(KeyedRow {
                 key: key.encoded,
                 cast: key.cast,
-                at: times[r].0,
-                t: times[r].1,
-                offset,
+                at,
+                t,
+                offset: r,
             }),
             Ok(None) => {}
-            Err(e) => return (keyed, Some((offset, e))),
+            Err(e) => return (keyed, Some((r, e))),
         }
     }
     (keyed, None)
@@ -590,6 +645,88 @@ fn skew_filter(join: &Join, left: &Schema) -> Result<Option<Expression>> {
 
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 
+/// Left batches regrouped into batches of `rows` rows (the last one may be shorter): the rows
+/// of a key evaluated together, and memory, depend on the setting, not on how the input was
+/// cut (a loaded table comes one partition at a time). A batch whose schema differs from the
+/// one before starts a new batch; an error comes after the rows before it.
+struct Rebatch {
+    input: Batches,
+    rows: usize,
+    pending: VecDeque<RecordBatch>,
+    pending_rows: usize,
+    /// What the input gave that comes after `pending`.
+    next: Option<Result<RecordBatch>>,
+}
+
+impl Rebatch {
+    /// The first `rows` pending rows (or all of them) as one batch.
+    fn take(&mut self, rows: usize) -> Result<RecordBatch> {
+        let rows = rows.min(self.pending_rows);
+        let mut taken = Vec::new();
+        let mut left = rows;
+        while left > 0 {
+            let Some(batch) = self.pending.pop_front() else {
+                break;
+            };
+            if batch.num_rows() <= left {
+                left -= batch.num_rows();
+                taken.push(batch);
+            } else {
+                taken.push(batch.slice(0, left));
+                self.pending
+                    .push_front(batch.slice(left, batch.num_rows() - left));
+                left = 0;
+            }
+        }
+        self.pending_rows -= rows;
+        match taken.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => {
+                let schema = taken
+                    .first()
+                    .map_or_else(|| Arc::new(Schema::empty()), RecordBatch::schema);
+                concat_batches(&schema, &taken).map_err(|e| Error::Request(e.to_string()))
+            }
+        }
+    }
+}
+
+impl Iterator for Rebatch {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.pending_rows >= self.rows {
+                return Some(self.take(self.rows));
+            }
+            let next = self.next.take().or_else(|| self.input.next());
+            match next {
+                Some(Ok(batch)) => {
+                    let same = self
+                        .pending
+                        .front()
+                        .is_none_or(|p| p.schema() == batch.schema());
+                    if !same {
+                        self.next = Some(Ok(batch));
+                        return Some(self.take(self.pending_rows));
+                    }
+                    if batch.num_rows() > 0 {
+                        self.pending_rows += batch.num_rows();
+                        self.pending.push_back(batch);
+                    }
+                }
+                Some(Err(e)) if self.pending_rows > 0 => {
+                    self.next = Some(Err(e));
+                    return Some(self.take(self.pending_rows));
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                None if self.pending_rows > 0 => return Some(self.take(self.pending_rows)),
+                None => return None,
+            }
+        }
+    }
+}
+
 /// The loaded left table, partition by partition, in `batch_rows` slices.
 fn left_table(
     dir: &Path,
@@ -667,4 +804,82 @@ fn filter_partitions(
         })
         .collect();
     filter_record_batch(rows, &keep).map_err(|e| Error::Request(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+
+    fn batch(column: &str, values: std::ops::Range<i64>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            column,
+            ArrowType::Int64,
+            true,
+        )]));
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(values));
+        RecordBatch::try_new(schema, vec![values]).expect("batch")
+    }
+
+    fn rebatch(input: Vec<Result<RecordBatch>>, rows: usize) -> Vec<Result<RecordBatch>> {
+        Rebatch {
+            input: Box::new(input.into_iter()),
+            rows,
+            pending: VecDeque::new(),
+            pending_rows: 0,
+            next: None,
+        }
+        .collect()
+    }
+
+    fn values(batch: &RecordBatch) -> Vec<i64> {
+        batch
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
+    #[test]
+    fn rebatch_cuts_the_rows_into_batches_of_the_setting_in_order() {
+        let input = [0..3, 3..3, 3..8, 8..9, 9..19];
+        for rows in [1, 2, 4, 5, 19, 100] {
+            let out = rebatch(
+                input.iter().map(|r| Ok(batch("a", r.clone()))).collect(),
+                rows,
+            );
+            let out: Vec<RecordBatch> = out.into_iter().map(|b| b.expect("rows")).collect();
+            let all: Vec<i64> = out.iter().flat_map(values).collect();
+            assert_eq!(all, (0..19).collect::<Vec<_>>(), "rows {rows}");
+            let sizes: Vec<usize> = out.iter().map(RecordBatch::num_rows).collect();
+            let mut expected = vec![rows; 19 / rows];
+            if 19 % rows > 0 {
+                expected.push(19 % rows);
+            }
+            assert_eq!(sizes, expected, "rows {rows}");
+        }
+        assert!(rebatch(Vec::new(), 4).is_empty());
+        assert!(rebatch(vec![Ok(batch("a", 0..0))], 4).is_empty());
+    }
+
+    #[test]
+    fn rebatch_starts_a_batch_at_a_new_schema_and_keeps_errors_in_place() {
+        let input = vec![
+            Ok(batch("a", 0..3)),
+            Ok(batch("b", 3..5)),
+            Err(Error::Request("bad file".into())),
+            Ok(batch("b", 5..6)),
+        ];
+        let out = rebatch(input, 10);
+        assert_eq!(out.len(), 4, "{out:?}");
+        let ok = |i: usize| {
+            out[i]
+                .as_ref()
+                .map(|b| (b.schema().field(0).name().clone(), values(b)))
+        };
+        assert_eq!(ok(0).expect("a"), ("a".to_owned(), vec![0, 1, 2]));
+        assert_eq!(ok(1).expect("b"), ("b".to_owned(), vec![3, 4]));
+        assert!(matches!(&out[2], Err(Error::Request(m)) if m == "bad file"));
+        assert_eq!(ok(3).expect("b"), ("b".to_owned(), vec![5]));
+    }
 }

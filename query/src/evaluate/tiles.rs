@@ -79,7 +79,7 @@ mod tests {
         assert_eq!(got(10..21), vec![(10, vec![]), (20, b"ccc".to_vec())]);
         assert_eq!(got(21..30), vec![]);
         assert_eq!(got(30..30), vec![]);
-        assert_eq!(got(25..5), vec![]);
+        assert_eq!(got(Range { start: 25, end: 5 }), vec![]);
         assert_eq!(got(-5..1), vec![(0, b"a".to_vec())]);
         let mut copy = LevelTiles::default();
         copy.extend_within(&tiles, &(10..31));
