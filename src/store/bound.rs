@@ -131,6 +131,8 @@ impl DataView<'_> {
         spans: &[(u8, Range<i64>)],
         out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError> {
+        // Levels lent to an evaluation that failed never came back: read them again.
+        memo.forget_lent();
         let name = self.group_by.name();
         if !memo.holds(name, key) {
             if memo.widen_to.is_none() {
@@ -205,6 +207,9 @@ pub struct TileMemo {
     covered: [Option<Range<i64>>; LEVELS],
     /// Per level, (start, IR bytes) in ascending start order.
     tiles: [LevelTiles; LEVELS],
+    /// Per level, what `covered` was when its tiles were handed to an evaluation, until they are
+    /// given back (an evaluation that fails keeps them: the level is read again).
+    lent: [Option<Range<i64>>; LEVELS],
     /// Set before each evaluation: `Some(end)` when the next evaluation reads the same key,
     /// `end` bounding the tile starts that evaluation and the later ones of the key ask for.
     widen_to: Option<i64>,
@@ -228,7 +233,36 @@ impl TileMemo {
         self.key.clear();
         self.key.extend_from_slice(key);
         self.covered = Default::default();
+        self.lent = Default::default();
         self.tiles.iter_mut().for_each(LevelTiles::clear);
+    }
+
+    /// Drops the levels still lent (their evaluation failed before giving them back).
+    fn forget_lent(&mut self) {
+        for (lent, held) in self.lent.iter_mut().zip(&mut self.tiles) {
+            if lent.take().is_some() {
+                held.clear();
+            }
+        }
+    }
+
+    /// Takes back the levels [`Self::serve`] handed over in `tiles`, if the memo still holds
+    /// `key` of `group_by`.
+    fn give_back(&mut self, group_by: &str, key: &[u8], tiles: &mut [LevelTiles; LEVELS]) {
+        if !self.holds(group_by, key) {
+            return;
+        }
+        for ((lent, covered), (held, out)) in self
+            .lent
+            .iter_mut()
+            .zip(&mut self.covered)
+            .zip(self.tiles.iter_mut().zip(tiles))
+        {
+            if let Some(range) = lent.take() {
+                std::mem::swap(held, out);
+                *covered = Some(range);
+            }
+        }
     }
 
     /// Whether every stored tile of `level` starting in `starts` is held (an empty `starts`
@@ -242,12 +276,25 @@ impl TileMemo {
                 .is_some_and(|c| c.start <= starts.start && starts.end <= c.end)
     }
 
-    /// Appends the held tiles of `level` starting in `starts`, if the level covers them.
-    fn serve(&self, level: u8, starts: &Range<i64>, out: &mut LevelTiles) {
+    /// Gives `out` the held tiles of `level`, if the level covers `starts`: all of them, without
+    /// copying, when `out` is empty (they are lent until [`Self::give_back`]), else those
+    /// starting in `starts`, copied.
+    fn serve(&mut self, level: u8, starts: &Range<i64>, out: &mut LevelTiles) {
         if starts.is_empty() || !self.covers(level, starts) {
             return;
         }
-        if let Some(held) = self.tiles.get(usize::from(level)) {
+        let index = usize::from(level);
+        let (Some(held), Some(covered), Some(lent)) = (
+            self.tiles.get_mut(index),
+            self.covered.get_mut(index),
+            self.lent.get_mut(index),
+        ) else {
+            return;
+        };
+        if out.is_empty() {
+            std::mem::swap(held, out);
+            *lent = covered.take();
+        } else {
             out.extend_within(held, starts);
         }
     }
@@ -267,6 +314,12 @@ impl GroupByData for DataView<'_> {
         match self.memo.and_then(|memo| memo.try_borrow_mut().ok()) {
             Some(mut memo) => self.memo_tiles(&mut memo, key, &spans, out),
             None => self.read_tiles(key, &spans, out),
+        }
+    }
+
+    fn give_back_tiles(&self, key: &[u8], tiles: &mut [LevelTiles; LEVELS]) {
+        if let Some(mut memo) = self.memo.and_then(|memo| memo.try_borrow_mut().ok()) {
+            memo.give_back(self.group_by.name(), key, tiles);
         }
     }
 
@@ -377,4 +430,66 @@ fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
         }
     }
     lo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memo_with_hour_tiles() -> TileMemo {
+        let mut memo = TileMemo::default();
+        memo.reset("g", b"k");
+        memo.covered[1] = Some(0..100);
+        memo.tiles[1].push(10, b"a");
+        memo.tiles[1].push(20, b"b");
+        memo
+    }
+
+    fn starts(tiles: &LevelTiles) -> Vec<i64> {
+        tiles.iter().map(|(s, _)| s).collect()
+    }
+
+    /// A level is lent whole to an evaluation and covered again once given back; one lent to
+    /// an evaluation that failed is read again, never served empty.
+    #[test]
+    fn lent_tiles_come_back_or_are_forgotten() {
+        let mut memo = memo_with_hour_tiles();
+        let mut out: [LevelTiles; LEVELS] = Default::default();
+        memo.serve(1, &(0..15), &mut out[1]);
+        assert_eq!(starts(&out[1]), vec![10, 20], "lent whole");
+        assert!(!memo.covers(1, &(0..15)), "not served twice while lent");
+        memo.give_back("g", b"k", &mut out);
+        assert!(memo.covers(1, &(0..100)));
+        assert!(out[1].is_empty());
+        assert_eq!(starts(&memo.tiles[1]), vec![10, 20]);
+
+        // Lent, then the evaluation fails: the next one forgets the level.
+        memo.serve(1, &(0..100), &mut out[1]);
+        memo.forget_lent();
+        assert!(!memo.covers(1, &(0..100)));
+        assert!(memo.tiles[1].is_empty());
+        let mut other: [LevelTiles; LEVELS] = Default::default();
+        other[1].push(30, b"c");
+        memo.give_back("g", b"k", &mut other);
+        assert!(!memo.covers(1, &(0..100)), "nothing lent, nothing taken");
+        assert_eq!(starts(&other[1]), vec![30]);
+
+        // Given back to a memo that holds another key now: ignored.
+        let mut memo = memo_with_hour_tiles();
+        let mut out: [LevelTiles; LEVELS] = Default::default();
+        memo.serve(1, &(0..100), &mut out[1]);
+        memo.give_back("g", b"other", &mut out);
+        assert!(!memo.covers(1, &(0..100)));
+    }
+
+    /// A level `out` already holds tiles of gets only the asked ones, copied.
+    #[test]
+    fn serving_into_a_filled_level_copies_the_asked_tiles() {
+        let mut memo = memo_with_hour_tiles();
+        let mut out = LevelTiles::default();
+        out.push(5, b"z");
+        memo.serve(1, &(15..100), &mut out);
+        assert_eq!(starts(&out), vec![5, 20]);
+        assert!(memo.covers(1, &(0..100)), "nothing lent");
+    }
 }

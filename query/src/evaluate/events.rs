@@ -72,7 +72,8 @@ pub(super) fn evaluate(
         .filter_map(|level| Some((level, spans[level.index()].take()?)))
         .collect();
     let mut tiles: [LevelTiles; LEVELS] = Default::default();
-    if !spans.is_empty() {
+    let read = !spans.is_empty();
+    if read {
         data.tiles(key, &spans, &mut tiles)?;
     }
     // Rows no tile covers yet: every window takes those in its range, whatever the pieces.
@@ -128,6 +129,9 @@ pub(super) fn evaluate(
         }
         // Window `w` is complete: its columns read the states as they are now.
         aggregator.finalize_window(w, &acc, &mut values);
+    }
+    if read {
+        data.give_back_tiles(key, &mut tiles);
     }
     Ok(values)
 }

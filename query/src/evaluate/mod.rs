@@ -45,15 +45,19 @@ pub enum QueryTime {
 
 /// The stored data of one GroupBy, as the evaluator reads it.
 pub trait GroupByData {
-    /// Appends to `out[level]`, for each (level, starts) of `spans` (levels ascending, each at
+    /// Puts in `out[level]`, for each (level, starts) of `spans` (levels ascending, each at
     /// most once), the tiles of `key` at that level whose starts lie in `starts`, as (start, IR
-    /// bytes) in ascending start order.
+    /// bytes) in ascending start order. Tiles outside `starts` may come along (a memo hands
+    /// over what it holds); the evaluator reads only those in the ranges it asked for.
     fn tiles(
         &self,
         key: &[u8],
         spans: &[(Level, Range<i64>)],
         out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError>;
+    /// Takes back tiles the last [`Self::tiles`] call lent, once the evaluation that read them
+    /// is done (called only after such a call). By default there is nothing to take back.
+    fn give_back_tiles(&self, _key: &[u8], _tiles: &mut [LevelTiles; LEVELS]) {}
     /// The first tile start kept at each level (tiles cover every start from there on).
     fn kept_from(&self) -> [i64; LEVELS];
     /// Appends the event rows of `key` with `ts` in `range` that tiles cover where tiles are
