@@ -332,16 +332,17 @@ type Evaluated = (Vec<(usize, Vec<Value>)>, Failed);
 
 /// One part's values for the rows of a batch, per column one value per row in row order.
 ///
-/// Rows are evaluated in (key, query time) order, split over `threads` threads at key
-/// boundaries, so that the rows of one key run one after the other on one thread: they share
-/// the tiles of that thread's memo and the pages of the database and segments. On errors the
-/// result is the one evaluating in row order gives: the error of the first row that fails.
+/// Rows are evaluated in (key, query time) order, in runs cut at key boundaries that
+/// `threads` threads take in turn, so that the rows of one key run one after the other on one
+/// thread: they share the tiles of the run's memo and the pages of the database and segments.
+/// On errors the result is the one evaluating in row order gives: the error of the first row
+/// that fails.
 ///
 /// Serving tiles read for an earlier row is sound because every evaluation of a backfill reads
 /// through one read transaction: the [`State`] taken once in [`Store::backfill`] and kept in
 /// [`Backfill`] for the whole run (`state.read`, with the heads of that same commit). Writers
 /// publish new states, never change this one, so the tiles cannot change under a memo, which
-/// moreover lives only for this call.
+/// moreover lives for one run only.
 fn part_columns(
     part: &Part,
     bound: &BoundGroupBy,
@@ -369,11 +370,7 @@ fn part_columns(
                         let limit = failed.as_ref().map(|(f, _)| *f).or(known);
                         let (values, chunk_failed) = evaluate_rows(bound, state, chunk, limit);
                         evaluated.extend(values);
-                        if let Some((offset, e)) = chunk_failed {
-                            if failed.as_ref().is_none_or(|(f, _)| offset < *f) {
-                                failed = Some((offset, e));
-                            }
-                        }
+                        keep_first(&mut failed, chunk_failed);
                     }
                     (evaluated, failed)
                 })
@@ -389,12 +386,8 @@ fn part_columns(
             .collect()
     });
     let mut values = vec![vec![Value::Null; n]; part.fields.len()];
-    for (evaluated, chunk_failed) in results {
-        if let Some((offset, e)) = chunk_failed {
-            if failed.as_ref().is_none_or(|(f, _)| offset < *f) {
-                failed = Some((offset, e));
-            }
-        }
+    for (evaluated, thread_failed) in results {
+        keep_first(&mut failed, thread_failed);
         if failed.is_some() {
             continue;
         }
@@ -409,6 +402,15 @@ fn part_columns(
     match failed {
         Some((_, e)) => Err(e),
         None => Ok(values),
+    }
+}
+
+/// Keeps in `failed` whichever of it and `other` failed at the earlier row.
+fn keep_first(failed: &mut Failed, other: Failed) {
+    if let Some((offset, e)) = other {
+        if failed.as_ref().is_none_or(|(f, _)| offset < *f) {
+            *failed = Some((offset, e));
+        }
     }
 }
 
