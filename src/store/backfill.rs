@@ -126,16 +126,10 @@ impl Store {
                     .ok_or_else(|| Error::Request("backfill: no left rows given".into()))?;
                 (schema, Box::new(batches.into_iter().map(Ok)))
             }
-            Left::Table => left_table(self.path(), &state, &join, options, batch_rows)?,
+            Left::Table => left_table(self.path(), &state, &join, options)?,
         };
         let plan = plan(&state, &join, &schema, options)?;
-        let input = Box::new(Rebatch {
-            input,
-            rows: batch_rows,
-            pending: VecDeque::new(),
-            pending_rows: 0,
-            next: None,
-        });
+        let input = Box::new(Rebatch::new(input, batch_rows));
         Ok(Backfill {
             state,
             plan,
@@ -661,6 +655,16 @@ struct Rebatch {
 }
 
 impl Rebatch {
+    fn new(input: Batches, rows: usize) -> Rebatch {
+        Rebatch {
+            input,
+            rows,
+            pending: VecDeque::new(),
+            pending_rows: 0,
+            next: None,
+        }
+    }
+
     /// The first `rows` pending rows (or all of them) as one batch.
     fn take(&mut self, rows: usize) -> Result<RecordBatch> {
         let rows = rows.min(self.pending_rows);
@@ -729,13 +733,13 @@ impl Iterator for Rebatch {
     }
 }
 
-/// The loaded left table, partition by partition, in `batch_rows` slices.
+/// The loaded left table, one batch per partition (zero-copy over the segment; [`Rebatch`]
+/// cuts them to the batch size).
 fn left_table(
     dir: &Path,
     state: &State,
     join: &Join,
     options: &BackfillOptions,
-    batch_rows: usize,
 ) -> Result<(SchemaRef, Batches)> {
     let table = join
         .left
@@ -769,18 +773,10 @@ fn left_table(
         )));
     };
     let schema = Segment::open(&dir.join(&first.file))?.batch().schema();
-    let batches = files.into_iter().flat_map(move |file| {
-        let slices: Vec<Result<RecordBatch>> = match Segment::open(&file) {
-            Ok(segment) => {
-                let batch = segment.batch().clone();
-                (0..batch.num_rows())
-                    .step_by(batch_rows)
-                    .map(|o| Ok(batch.slice(o, batch_rows.min(batch.num_rows() - o))))
-                    .collect()
-            }
-            Err(e) => vec![Err(e.into())],
-        };
-        slices
+    let batches = files.into_iter().map(|file| {
+        Segment::open(&file)
+            .map(|segment| segment.batch().clone())
+            .map_err(Error::from)
     });
     Ok((schema, Box::new(batches)))
 }
@@ -824,14 +820,7 @@ mod tests {
     }
 
     fn rebatch(input: Vec<Result<RecordBatch>>, rows: usize) -> Vec<Result<RecordBatch>> {
-        Rebatch {
-            input: Box::new(input.into_iter()),
-            rows,
-            pending: VecDeque::new(),
-            pending_rows: 0,
-            next: None,
-        }
-        .collect()
+        Rebatch::new(Box::new(input.into_iter()), rows).collect()
     }
 
     fn values(batch: &RecordBatch) -> Vec<i64> {

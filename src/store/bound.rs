@@ -193,7 +193,7 @@ impl DataView<'_> {
 }
 
 /// The tiles of one key of one GroupBy, kept between consecutive evaluations of a backfill
-/// thread so that rows of the same key, evaluated one after the other, descend the database's
+/// run of rows so that rows of the same key, evaluated one after the other, descend the database's
 /// B-tree once instead of once per row.
 ///
 /// Valid only while one read transaction serves every evaluation that uses it: tiles read once

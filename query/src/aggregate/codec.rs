@@ -94,11 +94,7 @@ pub fn merge_one(
     into: &mut Ir,
     bytes: &[u8],
 ) -> Result<(), MergeEncodedError> {
-    let mut r = Reader { bytes, pos: 0 };
-    let version = r.u8()?;
-    if version != FORMAT_VERSION {
-        return Err(r.error(format!("unknown format version {version}")).into());
-    }
+    let mut r = versioned_reader(bytes)?;
     merge_part(part, &mut r, into)?;
     r.finish()?;
     Ok(())
@@ -163,13 +159,19 @@ fn distinct_items(
     Ok(())
 }
 
-/// A reader past a row's header, which it checks against `parts`.
-fn row_reader<'a>(parts: &[AggregationPart], bytes: &'a [u8]) -> Result<Reader<'a>, DecodeError> {
+/// A reader past the format version byte, which it checks.
+fn versioned_reader(bytes: &[u8]) -> Result<Reader<'_>, DecodeError> {
     let mut r = Reader { bytes, pos: 0 };
     let version = r.u8()?;
     if version != FORMAT_VERSION {
         return Err(r.error(format!("unknown format version {version}")));
     }
+    Ok(r)
+}
+
+/// A reader past a row's header, which it checks against `parts`.
+fn row_reader<'a>(parts: &[AggregationPart], bytes: &'a [u8]) -> Result<Reader<'a>, DecodeError> {
+    let mut r = versioned_reader(bytes)?;
     let count = usize::from(r.u16()?);
     if count != parts.len() {
         return Err(r.error(format!(
@@ -188,11 +190,7 @@ pub fn encode_one(ir: &Ir, out: &mut Vec<u8>) {
 
 /// Decodes bytes written by [`encode_one`] for the same part.
 pub fn decode_one(part: &AggregationPart, bytes: &[u8]) -> Result<Ir, DecodeError> {
-    let mut r = Reader { bytes, pos: 0 };
-    let version = r.u8()?;
-    if version != FORMAT_VERSION {
-        return Err(r.error(format!("unknown format version {version}")));
-    }
+    let mut r = versioned_reader(bytes)?;
     let ir = decode_part(part, &mut r)?;
     r.finish()?;
     Ok(ir)

@@ -247,7 +247,6 @@ impl GroupByEvaluator {
         }
     }
 
-    /// The states window `w`'s output columns read, copied from `states`; the others empty.
     fn finalize(&self, aggregator: &RowAggregator, per_window: &[Vec<Ir>]) -> Vec<Value> {
         let refs: Vec<&[Ir]> = per_window.iter().map(Vec::as_slice).collect();
         aggregator.finalize(&refs)
