@@ -31,6 +31,12 @@ pub fn kept_from(watermark: Option<i64>) -> [i64; LEVELS] {
 
 /// Folds `segments` (each sorted by key bytes, then ts) key by key. For each key, `emit` receives
 /// its tiles in (level, start) order, so keys and tiles arrive in stored order.
+///
+/// Levels are folded finest first. A tile whose rows all lie in one tile of the next finer
+/// level holds exactly that tile's rows (tiles nest), so it shares that tile's state instead of
+/// folding the rows again: the state is the same, bit for bit, because a state's rows arrive in
+/// the same order either way. A live seal, whose rows of a key mostly fall in one five-minute
+/// tile, folds each row once instead of once per level.
 pub fn fold_tiles<E>(
     aggregator: &RowAggregator,
     segments: &[RecordBatch],
@@ -54,6 +60,13 @@ where
     let mut at = vec![0usize; segments.len()];
     let mut tiles: BTreeMap<(Level, i64), usize> = BTreeMap::new();
     let mut states: Vec<Vec<Ir>> = Vec::new();
+    // The key's rows: (segment, first row, end row) per segment holding it, in segment order.
+    let mut parts: Vec<(usize, usize, usize)> = Vec::new();
+    // Per row of the key (parts concatenated): its tile at the level folded and at the finer
+    // one; None where the level is not kept.
+    let mut tile_at: Vec<Option<i64>> = Vec::new();
+    let mut finer: Vec<Option<i64>> = Vec::new();
+    let mut shares: BTreeMap<i64, Share> = BTreeMap::new();
     let mut slots: Vec<usize> = Vec::new();
     loop {
         // The smallest key not yet folded.
@@ -71,8 +84,9 @@ where
         let key = key.to_vec();
         tiles.clear();
         states.clear();
+        parts.clear();
         for (s, (keys, ts)) in columns.iter().enumerate() {
-            let (Some(keys), Some(ts)) = (keys, ts) else {
+            let (Some(keys), Some(_)) = (keys, ts) else {
                 continue;
             };
             let start = at[s];
@@ -80,33 +94,93 @@ where
             while end < keys.len() && keys.value(end) == key.as_slice() {
                 end += 1;
             }
-            if end == start {
-                continue;
+            if end > start {
+                at[s] = end;
+                parts.push((s, start, end));
             }
-            at[s] = end;
-            let rows = segments[s].slice(start, end - start);
-            let ts = &ts.values()[start..end];
-            for level in Level::ALL {
-                slots.clear();
-                for &t in ts {
+        }
+        let times = |&(s, start, end): &(usize, usize, usize)| match &columns[s].1 {
+            Some(ts) => &ts.values()[start..end],
+            None => &[][..],
+        };
+        finer.clear();
+        for (i, level) in Level::ALL.into_iter().enumerate() {
+            tile_at.clear();
+            for part in &parts {
+                tile_at.extend(times(part).iter().map(|&t| {
                     let tile = floor(t, level.millis());
-                    if tile < kept_from[level.index()] {
-                        slots.push(usize::MAX);
-                        continue;
-                    }
-                    let next = states.len();
-                    let slot = *tiles.entry((level, tile)).or_insert(next);
-                    if slot == next {
-                        states.push(aggregator.new_irs());
-                    }
-                    slots.push(slot);
-                }
-                aggregator.update_batch(&rows, ts, &slots, None, &mut states)?;
+                    (tile >= kept_from[level.index()]).then_some(tile)
+                }));
             }
+            // Which of this level's tiles hold the rows of exactly one finer tile.
+            shares.clear();
+            if i > 0 {
+                for (tile, child) in tile_at.iter().zip(&finer) {
+                    let Some(tile) = *tile else { continue };
+                    let share = match (shares.get(&tile), child) {
+                        (None, Some(child)) => Share::One(*child),
+                        (Some(Share::One(c)), Some(child)) if c == child => continue,
+                        _ => Share::Many,
+                    };
+                    shares.insert(tile, share);
+                }
+            }
+            let finer_level = Level::ALL[i.saturating_sub(1)];
+            slots.clear();
+            let mut fold = false;
+            for tile in &tile_at {
+                let Some(tile) = *tile else {
+                    slots.push(usize::MAX);
+                    continue;
+                };
+                if let Some(Share::One(child)) = shares.get(&tile) {
+                    if !tiles.contains_key(&(level, tile)) {
+                        let slot = tiles[&(finer_level, *child)];
+                        tiles.insert((level, tile), slot);
+                    }
+                    slots.push(usize::MAX);
+                    continue;
+                }
+                let next = states.len();
+                let slot = *tiles.entry((level, tile)).or_insert(next);
+                if slot == next {
+                    states.push(aggregator.new_irs());
+                }
+                slots.push(slot);
+                fold = true;
+            }
+            if fold {
+                let mut row = 0;
+                for part in &parts {
+                    let &(s, start, end) = part;
+                    let rows = segments[s].slice(start, end - start);
+                    let part_slots = &slots[row..row + (end - start)];
+                    row += end - start;
+                    if part_slots.iter().any(|&slot| slot != usize::MAX) {
+                        aggregator.update_batch(
+                            &rows,
+                            times(part),
+                            part_slots,
+                            None,
+                            &mut states,
+                        )?;
+                    }
+                }
+            }
+            std::mem::swap(&mut finer, &mut tile_at);
         }
         for (&(level, start), &slot) in &tiles {
             emit(&key, level, start, &states[slot])?;
         }
     }
     Ok(())
+}
+
+/// Whether a tile's rows all lie in one tile of the next finer level.
+#[derive(Debug, Clone, Copy)]
+enum Share {
+    /// All in this finer tile (its start).
+    One(i64),
+    /// In several, or some where the finer level is not kept.
+    Many,
 }

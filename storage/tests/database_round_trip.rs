@@ -203,3 +203,61 @@ fn handles_are_shared_across_threads() {
         }
     });
 }
+
+/// `merge_tiles` merges into present tiles and inserts absent ones; a tile whose stored and new
+/// bytes equal the previous merged tile's takes that result without calling `merge` again, and
+/// every tile still ends up as `merge` would have made it.
+#[test]
+fn merge_tiles_merges_present_tiles_and_reuses_equal_merges() {
+    let dir = TempDir::new("db-merge");
+    let db = Database::open(dir.path()).unwrap();
+    let mut write = db.begin_write().unwrap();
+    for level in 0..4u8 {
+        // Levels 0..3 hold "ab"; level 3 holds "xy".
+        let stored: &[u8] = if level < 3 { b"ab" } else { b"xy" };
+        write.put_tile("g", b"k", level, 0, stored).unwrap();
+    }
+    write.commit().unwrap();
+
+    // A deterministic merge: stored bytes, '+', new bytes.
+    let concat = |stored: &[u8], new: &[u8], out: &mut Vec<u8>| {
+        out.extend_from_slice(stored);
+        out.push(b'+');
+        out.extend_from_slice(new);
+    };
+    let mut calls = Vec::new();
+    let mut write = db.begin_write().unwrap();
+    let new: [(&[u8], u8, i64, &[u8]); 6] = [
+        (b"k", 0, 0, b"1"), // merged
+        (b"k", 4, 0, b"1"), // absent: inserted, no merge
+        (b"k", 1, 0, b"1"), // the stored and new bytes of the last merge: its result reused
+        (b"k", 2, 0, b"2"), // same stored, other new: merged
+        (b"k", 3, 0, b"2"), // other stored, same new: merged
+        (b"k", 5, 0, b"2"), // absent: inserted, no merge
+    ];
+    write
+        .merge_tiles("g", new, |stored, value, out| {
+            calls.push((stored.to_vec(), value.to_vec()));
+            concat(stored, value, out);
+            Ok(())
+        })
+        .unwrap();
+    write.commit().unwrap();
+    assert_eq!(
+        calls,
+        [
+            (b"ab".to_vec(), b"1".to_vec()),
+            (b"ab".to_vec(), b"2".to_vec()),
+            (b"xy".to_vec(), b"2".to_vec()),
+        ]
+    );
+    let read = db.begin_read().unwrap();
+    let expected: [&[u8]; 6] = [b"ab+1", b"ab+1", b"ab+2", b"xy+2", b"1", b"2"];
+    for (level, value) in expected.into_iter().enumerate() {
+        assert_eq!(
+            tiles(&read, "g", b"k", level as u8, 0..1),
+            [(0, value.to_vec())],
+            "level {level}"
+        );
+    }
+}

@@ -126,6 +126,11 @@ impl WriteTxn {
     /// value)`, an absent tile becomes `value`; a present one becomes what `merge(stored,
     /// value, out)` writes to `out`. A stored tile whose checksum fails, or that `merge` rejects
     /// (its text says why), is [`StorageError::Corrupted`] naming the tile.
+    ///
+    /// `merge` must be a function of its inputs: a tile whose stored and new bytes equal the
+    /// previous merged tile's takes that tile's result without calling it again. A key's levels
+    /// often hold the same rows (a live seal's rows of a key mostly fall in one five-minute
+    /// tile, so its hour, day and coarser tiles equal it), and merging sketches is costly.
     pub fn merge_tiles<'a>(
         &mut self,
         group_by: &str,
@@ -136,25 +141,37 @@ impl WriteTxn {
         let context = || format!("merging tiles into table {name}");
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
         let mut table = self.table(definition, &context)?;
-        let mut merged = Vec::new();
+        // The last merge: the stored payload and new value it took, and its result.
+        let (mut last_stored, mut last_value, mut merged) = (Vec::new(), Vec::new(), Vec::new());
+        let mut any = false;
+        let mut sealed = Vec::new();
         for (key, level, start, value) in tiles {
-            merged.clear();
             let stored = table
                 .get((key, level, start))
                 .map_err(|err| database_error(&context(), err))?;
+            sealed.clear();
             match &stored {
-                Some(sealed) => {
-                    let payload = unseal_tile(group_by, key, level, start, sealed.value())?;
-                    merge(payload, value, &mut merged).map_err(|reason| {
-                        StorageError::corrupted(tile_name(group_by, key, level, start), reason)
-                    })?;
+                Some(stored) => {
+                    let payload = unseal_tile(group_by, key, level, start, stored.value())?;
+                    if !(any && payload == last_stored && value == last_value) {
+                        merged.clear();
+                        merge(payload, value, &mut merged).map_err(|reason| {
+                            StorageError::corrupted(tile_name(group_by, key, level, start), reason)
+                        })?;
+                        last_stored.clear();
+                        last_stored.extend_from_slice(payload);
+                        last_value.clear();
+                        last_value.extend_from_slice(value);
+                        any = true;
+                    }
+                    sealed.extend_from_slice(&merged);
                 }
-                None => merged.extend_from_slice(value),
+                None => sealed.extend_from_slice(value),
             }
             drop(stored);
-            seal(&mut merged, 0);
+            seal(&mut sealed, 0);
             table
-                .insert((key, level, start), merged.as_slice())
+                .insert((key, level, start), sealed.as_slice())
                 .map_err(|err| database_error(&context(), err))?;
         }
         Ok(())

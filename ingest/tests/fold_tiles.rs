@@ -1,0 +1,205 @@
+//! `fold_tiles` shares a tile's state with the finer tile holding the same rows; the tiles it
+//! emits must equal, byte for byte, those of folding every level's rows on their own (the
+//! reference below), over keys spread across several segments, levels kept or not, and rows on
+//! and across tile boundaries (DESIGN.md "Data flow" 1, SEMANTICS.md R-AGG-12: same rows in the
+//! same order, same bits).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use proptest::prelude::*;
+use tilefold_ingest::fold_tiles;
+use tilefold_query::aggregate::{AggregationError, RowAggregator};
+use tilefold_query::config::GroupBy;
+use tilefold_query::evaluate::KEY_COLUMN;
+use tilefold_query::source_query::TIME_COLUMN;
+use tilefold_query::window::{floor, Level, DAY, HOUR, LEVELS};
+
+/// Order-sensitive doubles (SUM), sketches, sets and ordered items: anything that would show a
+/// row folded twice, missed, or folded in another order.
+const GROUP_BY: &str = r#"{
+  "metaData": {"name": "test.tiles.v1", "team": "test"},
+  "sources": [{"events": {"table": "data.events", "topic": "events",
+    "query": {"selects": {"user": "user", "price": "price", "merchant": "merchant"},
+              "timeColumn": "ts"}}}],
+  "keyColumns": ["user"],
+  "aggregations": [
+    {"inputColumn": "price", "operation": 7, "windows": [{"length": 3, "timeUnit": 1}]},
+    {"inputColumn": "price", "operation": 9},
+    {"inputColumn": "price", "operation": 12, "argMap": {"k": "16", "percentiles": "[0.5]"}},
+    {"inputColumn": "merchant", "operation": 4},
+    {"inputColumn": "merchant", "operation": 5},
+    {"inputColumn": "merchant", "operation": 13, "argMap": {"k": "3"}},
+    {"inputColumn": "price", "operation": 8, "buckets": ["merchant"]}
+  ]
+}"#;
+
+fn schema() -> Schema {
+    Schema::new(vec![
+        Field::new("price", DataType::Float64, true),
+        Field::new("merchant", DataType::Utf8, true),
+        Field::new(KEY_COLUMN, DataType::Binary, false),
+        Field::new(TIME_COLUMN, DataType::Int64, false),
+    ])
+}
+
+fn aggregator() -> RowAggregator {
+    let group_by = GroupBy::from_json_str(GROUP_BY).expect("config loads");
+    RowAggregator::new(&group_by, &schema()).expect("aggregator")
+}
+
+/// (key, ts, price, merchant)
+type Row = (u8, i64, Option<f64>, Option<u8>);
+
+/// A segment sorted by (key, ts), as sealed segments are.
+fn segment(mut rows: Vec<Row>) -> RecordBatch {
+    rows.sort_by_key(|r| (r.0, r.1));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.2))),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.3.map(|m| format!("m{m}"))),
+        )),
+        Arc::new(BinaryArray::from_iter_values(rows.iter().map(|r| [r.0]))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+    ];
+    RecordBatch::try_new(Arc::new(schema()), columns).expect("segment")
+}
+
+type Tiles = BTreeMap<(Vec<u8>, Level, i64), Vec<u8>>;
+
+fn folded(agg: &RowAggregator, segments: &[RecordBatch], kept: [i64; LEVELS]) -> Tiles {
+    let mut tiles = Tiles::new();
+    fold_tiles(agg, segments, kept, |key, level, start, irs| {
+        let mut bytes = Vec::new();
+        agg.encode(irs, &mut bytes);
+        let previous = tiles.insert((key.to_vec(), level, start), bytes);
+        assert!(previous.is_none(), "a tile emitted twice");
+        Ok::<_, AggregationError>(())
+    })
+    .expect("fold");
+    tiles
+}
+
+/// The reference: every level on its own, each tile folded from its rows, segment by segment
+/// in segment order, each segment's rows in (key, ts) order.
+fn reference(agg: &RowAggregator, segments: &[RecordBatch], kept: [i64; LEVELS]) -> Tiles {
+    let mut states = BTreeMap::new();
+    for segment in segments {
+        let keys = segment
+            .column_by_name(KEY_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<BinaryArray>())
+            .expect("keys");
+        let ts = segment
+            .column_by_name(TIME_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+            .expect("ts");
+        for row in 0..segment.num_rows() {
+            for level in Level::ALL {
+                let t = ts.value(row);
+                let start = floor(t, level.millis());
+                if start < kept[level.index()] {
+                    continue;
+                }
+                let mut one = vec![agg.new_irs()];
+                let tile_key = (keys.value(row).to_vec(), level, start);
+                if let Some(state) = states.remove(&tile_key) {
+                    one[0] = state;
+                }
+                agg.update_batch(&segment.slice(row, 1), &[t], &[0], None, &mut one)
+                    .expect("update");
+                states.insert(tile_key, one.pop().expect("state"));
+            }
+        }
+    }
+    states
+        .into_iter()
+        .map(|(tile, irs)| {
+            let mut bytes = Vec::new();
+            agg.encode(&irs, &mut bytes);
+            (tile, bytes)
+        })
+        .collect()
+}
+
+/// Times around a day and its hours and five-minute tiles, so that rows share tiles at some
+/// levels and not at others, and some sit on boundaries.
+fn ts() -> impl Strategy<Value = i64> {
+    let base = 40 * DAY;
+    prop_oneof![
+        (0i64..300_000).prop_map(move |d| base + 3 * HOUR + d),
+        (0i64..2 * HOUR).prop_map(move |d| base + 2 * HOUR + d),
+        (0i64..6).prop_map(move |k| base + k * HOUR),
+        (0i64..20 * DAY).prop_map(move |d| base - 10 * DAY + d),
+    ]
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    (
+        0u8..4,
+        ts(),
+        proptest::option::weighted(0.9, -1e3f64..1e3),
+        proptest::option::weighted(0.9, 0u8..5),
+    )
+}
+
+fn kept() -> impl Strategy<Value = [i64; LEVELS]> {
+    let base = 40 * DAY;
+    let five = prop_oneof![
+        Just(i64::MIN),
+        Just(i64::MAX),
+        Just(base + 3 * HOUR),
+        Just(base)
+    ];
+    let hour = prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(base - 5 * DAY)];
+    (five, hour).prop_map(|(five, hour)| {
+        let mut kept = [i64::MIN; LEVELS];
+        kept[Level::FiveMinutes.index()] = five;
+        kept[Level::Hour.index()] = hour;
+        kept
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn shared_states_equal_folding_every_level(
+        segments in proptest::collection::vec(proptest::collection::vec(row(), 0..40), 1..4),
+        kept in kept(),
+    ) {
+        let agg = aggregator();
+        let segments: Vec<RecordBatch> = segments.into_iter().map(segment).collect();
+        prop_assert_eq!(folded(&agg, &segments, kept), reference(&agg, &segments, kept));
+    }
+}
+
+/// A hand-made case: one key, three rows in one five-minute tile, one row a day later; no level
+/// limit. The five-minute tile, its hour and its day share one state; the 4-day and 16-day
+/// tiles hold all four rows (or the two days apart).
+#[test]
+fn rows_of_one_five_minute_tile_make_equal_tiles_up_to_the_day() {
+    let agg = aggregator();
+    let t = 40 * DAY + 3 * HOUR;
+    let rows = vec![
+        (1, t + 1, Some(1.5), Some(1)),
+        (1, t + 2, Some(2.25), Some(2)),
+        (1, t + 3, None, Some(1)),
+        (1, t + DAY, Some(4.0), Some(3)),
+    ];
+    let tiles = folded(&agg, &[segment(rows)], [i64::MIN; LEVELS]);
+    let tile = |level: Level, t: i64| tiles[&(vec![1], level, floor(t, level.millis()))].clone();
+    assert_eq!(tile(Level::FiveMinutes, t), tile(Level::Hour, t));
+    assert_eq!(tile(Level::Hour, t), tile(Level::Day, t));
+    assert_ne!(
+        tile(Level::Day, t),
+        tile(Level::FourDays, t),
+        "4-day holds the later row"
+    );
+    assert_eq!(
+        tiles.len(),
+        2 * 3 + 1 + 1,
+        "two 5-min/hour/day tiles, one 4-day, one 16-day"
+    );
+}
