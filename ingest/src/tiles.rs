@@ -103,7 +103,13 @@ where
             Some(ts) => &ts.values()[start..end],
             None => &[][..],
         };
+        // Row r's state at level l is `slots[r * LEVELS + l]` (`usize::MAX`: none, or shared
+        // with the finer tile).
+        let rows: usize = parts.iter().map(|&(_, start, end)| end - start).sum();
+        slots.clear();
+        slots.resize(rows * LEVELS, usize::MAX);
         finer.clear();
+        let mut fold = false;
         for (i, level) in Level::ALL.into_iter().enumerate() {
             tile_at.clear();
             for part in &parts {
@@ -126,19 +132,13 @@ where
                 }
             }
             let finer_level = Level::ALL[i.saturating_sub(1)];
-            slots.clear();
-            let mut fold = false;
-            for tile in &tile_at {
-                let Some(tile) = *tile else {
-                    slots.push(usize::MAX);
-                    continue;
-                };
+            for (row, tile) in tile_at.iter().enumerate() {
+                let Some(tile) = *tile else { continue };
                 if let Some(Share::One(child)) = shares.get(&tile) {
                     if !tiles.contains_key(&(level, tile)) {
                         let slot = tiles[&(finer_level, *child)];
                         tiles.insert((level, tile), slot);
                     }
-                    slots.push(usize::MAX);
                     continue;
                 }
                 let next = states.len();
@@ -146,28 +146,29 @@ where
                 if slot == next {
                     states.push(aggregator.new_irs());
                 }
-                slots.push(slot);
+                slots[row * LEVELS + i] = slot;
                 fold = true;
             }
-            if fold {
-                let mut row = 0;
-                for part in &parts {
-                    let &(s, start, end) = part;
-                    let rows = segments[s].slice(start, end - start);
-                    let part_slots = &slots[row..row + (end - start)];
-                    row += end - start;
-                    if part_slots.iter().any(|&slot| slot != usize::MAX) {
-                        aggregator.update_batch(
-                            &rows,
-                            times(part),
-                            part_slots,
-                            None,
-                            &mut states,
-                        )?;
-                    }
-                }
-            }
             std::mem::swap(&mut finer, &mut tile_at);
+        }
+        if fold {
+            // Each row's value is read once for all its levels; each state takes its rows in
+            // segment order, then (key, ts) order.
+            let mut row = 0;
+            for part in &parts {
+                let &(s, start, end) = part;
+                let part_slots = &slots[row * LEVELS..(row + end - start) * LEVELS];
+                row += end - start;
+                aggregator.update_rows(
+                    &segments[s],
+                    start..end,
+                    times(part),
+                    part_slots,
+                    LEVELS,
+                    None,
+                    &mut states,
+                )?;
+            }
         }
         for (&(level, start), &slot) in &tiles {
             emit(&key, level, start, &states[slot])?;

@@ -2,6 +2,8 @@
 //! into one IR vector per (key, tile), merging IR vectors, and finalizing them into the
 //! GroupBy's named output columns.
 
+use std::ops::Range;
+
 use arrow::array::{Array, BooleanArray, RecordBatch};
 use arrow::datatypes::{Field, Schema};
 
@@ -167,6 +169,32 @@ impl RowAggregator {
         states: &mut [Vec<Ir>],
     ) -> Result<(), AggregationError> {
         let rows = batch.num_rows().min(ts.len()).min(slots.len());
+        self.update_rows(batch, 0..rows, ts, slots, 1, is_before, states)
+    }
+
+    /// Folds rows `rows` of `batch` (no slicing: tile folding calls this per key) into several
+    /// states each: row `rows.start + i` goes into `states[s]` for every `s` of
+    /// `slots[i * stride..(i + 1) * stride]` other than `usize::MAX`, at time `ts[i]`. Each
+    /// value is read once, whatever the number of states it goes to; each state takes its rows
+    /// in order. `is_before` is indexed like `batch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_rows(
+        &self,
+        batch: &RecordBatch,
+        rows: Range<usize>,
+        ts: &[i64],
+        slots: &[usize],
+        stride: usize,
+        is_before: Option<&BooleanArray>,
+        states: &mut [Vec<Ir>],
+    ) -> Result<(), AggregationError> {
+        let stride = stride.max(1);
+        let rows = rows.start
+            ..rows
+                .end
+                .min(batch.num_rows())
+                .min(rows.start + ts.len())
+                .min(rows.start + slots.len() / stride);
         for (p, part) in self.parts.iter().enumerate() {
             let (input, bucket) = self.inputs[p];
             let column = batch.column(input);
@@ -181,23 +209,35 @@ impl RowAggregator {
             let reader = ColumnReader::new(column.as_ref());
             let buckets = bucket.map(|b| ColumnReader::new(batch.column(b).as_ref()));
             let fast = part.shape() == Shape::Plain && buckets.is_none() && is_before.is_none();
-            for row in 0..rows {
-                let Some(state) = states.get_mut(slots[row]).and_then(|s| s.get_mut(p)) else {
+            for row in rows.clone() {
+                let i = row - rows.start;
+                let row_slots = &slots[i * stride..(i + 1) * stride];
+                if row_slots.iter().all(|&s| s == usize::MAX) {
                     continue;
-                };
+                }
+                let t = ts[i];
                 if fast {
                     if let Some(x) = reader.scalar(row) {
-                        part.update_scalar(state, x, ts[row])?;
+                        for &slot in row_slots {
+                            if let Some(state) = states.get_mut(slot).and_then(|s| s.get_mut(p)) {
+                                part.update_scalar(state, x, t)?;
+                            }
+                        }
                     }
                     continue;
                 }
                 let value = reader.value(row);
                 let bucket = buckets.as_ref().and_then(|b| b.str(row));
                 let delete = is_before.is_some_and(|b| b.is_valid(row) && b.value(row));
-                if delete {
-                    part.delete(state, &value, bucket, ts[row])?;
-                } else {
-                    part.update(state, &value, bucket, ts[row])?;
+                for &slot in row_slots {
+                    let Some(state) = states.get_mut(slot).and_then(|s| s.get_mut(p)) else {
+                        continue;
+                    };
+                    if delete {
+                        part.delete(state, &value, bucket, t)?;
+                    } else {
+                        part.update(state, &value, bucket, t)?;
+                    }
                 }
             }
         }
