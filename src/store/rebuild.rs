@@ -7,6 +7,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Int64Type, Schema};
 
 use tilefold_ingest::{fold_tiles, kept_from, Role, RowCounts, SourceRows};
+use tilefold_query::aggregate::RowAggregator;
 use tilefold_query::config::{ConfigError, GroupBy, Source};
 use tilefold_query::evaluate::{GroupByEvaluator, MUTATION_TIME_COLUMN, REVERSAL_COLUMN};
 use tilefold_query::key::KeyCodec;
@@ -14,7 +15,7 @@ use tilefold_query::naming::clean_name;
 use tilefold_query::source_query::TIME_COLUMN;
 use tilefold_query::window::parse_day;
 use tilefold_query::DataType;
-use tilefold_storage::{write_segment, Segment, WriteTxn};
+use tilefold_storage::{write_segment, ReadTxn, Segment, WriteTxn};
 
 use super::catalog::{
     group_by_key, table_key, GroupByEntry, RoleName, SegmentEntry, TableEntry, NEXT_FILE_ID,
@@ -338,77 +339,125 @@ struct TileChunk {
     tiles: Vec<(usize, usize, u8, i64, usize, usize)>,
 }
 
+impl TileChunk {
+    /// Appends `key`; returns where the tile's value starts.
+    fn push_key(&mut self, key: &[u8]) -> usize {
+        self.bytes.extend_from_slice(key);
+        self.bytes.len()
+    }
+
+    /// Records the tile whose key (`key_len` bytes) precedes its value at `value_at`, which
+    /// runs to the end of `bytes`.
+    fn push_tile(&mut self, key_len: usize, level: u8, start: i64, value_at: usize) {
+        let value_len = self.bytes.len() - value_at;
+        self.tiles.push((
+            value_at - key_len,
+            key_len,
+            level,
+            start,
+            value_at,
+            value_len,
+        ));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], u8, i64, &[u8])> {
+        let b = &self.bytes;
+        self.tiles
+            .iter()
+            .map(move |&(k, kl, level, start, v, vl)| (&b[k..k + kl], level, start, &b[v..v + vl]))
+    }
+}
+
+/// `chunk`'s tiles merged into those stored in `read`.
+fn merged_chunk(
+    read: &ReadTxn,
+    group_by: &str,
+    aggregator: &RowAggregator,
+    chunk: &TileChunk,
+) -> Result<TileChunk> {
+    let mut out = TileChunk {
+        bytes: Vec::with_capacity(chunk.bytes.len()),
+        tiles: Vec::with_capacity(chunk.tiles.len()),
+    };
+    read.merge_tiles(
+        group_by,
+        chunk.iter(),
+        |stored, new, merged| {
+            let mut acc = aggregator.decode(stored).map_err(|e| e.to_string())?;
+            aggregator
+                .merge_encoded(&mut acc, new)
+                .map_err(|e| e.to_string())?;
+            aggregator.encode(&acc, merged);
+            Ok(())
+        },
+        |key, level, start, value| {
+            let value_at = out.push_key(key);
+            out.bytes.extend_from_slice(value);
+            out.push_tile(key.len(), level, start, value_at);
+        },
+    )?;
+    Ok(out)
+}
+
 /// Tiles per chunk sent to the writer.
 const CHUNK_TILES: usize = 16 * 1024;
 
 /// How folded tiles reach the stored ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TileWrite {
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TileWrite<'a> {
     /// Replace (the GroupBy's tiles were cleared).
     Put,
-    /// Merge into the stored tile of the same (key, level, start), if any.
-    Merge,
+    /// Merge into the tile of the same (key, level, start) stored in this snapshot of the last
+    /// commit, if any. The folding thread merges; the writer only inserts.
+    Merge(&'a ReadTxn),
 }
 
-/// Folds `events` into tiles on one thread while this one writes them (2 cores: folding and
-/// redb writes overlap). Keys arrive in order, so writes are sorted. Returns the tiles written.
+/// Folds `events` into tiles (and merges them into the stored ones) on one thread while this
+/// one writes them (2 cores: folding and redb writes overlap). Keys arrive in order, so writes
+/// are sorted. Returns the tiles written.
 pub(super) fn write_tiles(
     txn: &mut WriteTxn,
     group_by: &str,
-    aggregator: &tilefold_query::aggregate::RowAggregator,
+    aggregator: &RowAggregator,
     events: &[RecordBatch],
     kept: [i64; 5],
-    how: TileWrite,
+    how: TileWrite<'_>,
 ) -> Result<usize> {
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<TileChunk>(4);
         let folder = scope.spawn(move || -> Result<()> {
             let mut chunk = TileChunk::default();
+            // Sends `chunk` on, merged into the stored tiles first if asked; false when the
+            // writer has stopped (it failed, and reports the error).
+            let send = |chunk: TileChunk| -> Result<bool> {
+                let chunk = match how {
+                    TileWrite::Put => chunk,
+                    TileWrite::Merge(read) => merged_chunk(read, group_by, aggregator, &chunk)?,
+                };
+                Ok(sender.send(chunk).is_ok())
+            };
             fold_tiles(
                 aggregator,
                 events,
                 kept,
                 |key, level, start, irs| -> Result<()> {
-                    let key_at = chunk.bytes.len();
-                    chunk.bytes.extend_from_slice(key);
-                    let value_at = chunk.bytes.len();
+                    let value_at = chunk.push_key(key);
                     aggregator.encode(irs, &mut chunk.bytes);
-                    let value_len = chunk.bytes.len() - value_at;
-                    chunk
-                        .tiles
-                        .push((key_at, key.len(), level as u8, start, value_at, value_len));
-                    if chunk.tiles.len() >= CHUNK_TILES {
-                        // A closed receiver means the writer failed; it reports the error.
-                        if sender.send(std::mem::take(&mut chunk)).is_err() {
-                            return Ok(());
-                        }
+                    chunk.push_tile(key.len(), level as u8, start, value_at);
+                    if chunk.tiles.len() >= CHUNK_TILES && !send(std::mem::take(&mut chunk))? {
+                        return Ok(());
                     }
                     Ok(())
                 },
             )?;
-            let _ = sender.send(chunk);
+            send(chunk)?;
             Ok(())
         });
         let mut written = Ok(());
         let mut count = 0;
         for chunk in receiver {
-            let b = &chunk.bytes;
-            let tiles = chunk
-                .tiles
-                .iter()
-                .map(|&(k, kl, level, start, v, vl)| (&b[k..k + kl], level, start, &b[v..v + vl]));
             count += chunk.tiles.len();
-            written = match how {
-                TileWrite::Put => txn.put_tiles(group_by, tiles),
-                TileWrite::Merge => txn.merge_tiles(group_by, tiles, |stored, new, out| {
-                    let mut acc = aggregator.decode(stored).map_err(|e| e.to_string())?;
-                    aggregator
-                        .merge_encoded(&mut acc, new)
-                        .map_err(|e| e.to_string())?;
-                    aggregator.encode(&acc, out);
-                    Ok(())
-                }),
-            };
+            written = txn.put_tiles(group_by, chunk.iter());
             if written.is_err() {
                 break;
             }

@@ -102,7 +102,7 @@ impl Store {
                     aggregator,
                     std::slice::from_ref(&rows),
                     entry.kept_from,
-                    TileWrite::Merge,
+                    TileWrite::Merge(&state.read),
                 )?;
             }
             report.group_bys.insert(name.clone(), rows.num_rows());

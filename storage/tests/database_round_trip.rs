@@ -204,9 +204,9 @@ fn handles_are_shared_across_threads() {
     });
 }
 
-/// `merge_tiles` merges into present tiles and inserts absent ones; a tile whose stored and new
-/// bytes equal the previous merged tile's takes that result without calling `merge` again, and
-/// every tile still ends up as `merge` would have made it.
+/// `ReadTxn::merge_tiles` merges into the snapshot's present tiles and passes absent ones on; a
+/// tile whose stored and new bytes equal the previous merged tile's takes that result without
+/// calling `merge` again, and every tile still comes out as `merge` would have made it.
 #[test]
 fn merge_tiles_merges_present_tiles_and_reuses_equal_merges() {
     let dir = TempDir::new("db-merge");
@@ -219,30 +219,31 @@ fn merge_tiles_merges_present_tiles_and_reuses_equal_merges() {
     }
     write.commit().unwrap();
 
-    // A deterministic merge: stored bytes, '+', new bytes.
-    let concat = |stored: &[u8], new: &[u8], out: &mut Vec<u8>| {
-        out.extend_from_slice(stored);
-        out.push(b'+');
-        out.extend_from_slice(new);
-    };
-    let mut calls = Vec::new();
-    let mut write = db.begin_write().unwrap();
+    let read = db.begin_read().unwrap();
     let new: [(&[u8], u8, i64, &[u8]); 6] = [
         (b"k", 0, 0, b"1"), // merged
-        (b"k", 4, 0, b"1"), // absent: inserted, no merge
+        (b"k", 4, 0, b"1"), // absent: passed on, no merge
         (b"k", 1, 0, b"1"), // the stored and new bytes of the last merge: its result reused
         (b"k", 2, 0, b"2"), // same stored, other new: merged
         (b"k", 3, 0, b"2"), // other stored, same new: merged
-        (b"k", 5, 0, b"2"), // absent: inserted, no merge
+        (b"k", 5, 0, b"2"), // absent: passed on, no merge
     ];
-    write
-        .merge_tiles("g", new, |stored, value, out| {
+    let mut calls = Vec::new();
+    let mut out = Vec::new();
+    read.merge_tiles(
+        "g",
+        new,
+        |stored, value, merged| {
             calls.push((stored.to_vec(), value.to_vec()));
-            concat(stored, value, out);
+            // A deterministic merge: stored bytes, '+', new bytes.
+            merged.extend_from_slice(stored);
+            merged.push(b'+');
+            merged.extend_from_slice(value);
             Ok(())
-        })
-        .unwrap();
-    write.commit().unwrap();
+        },
+        |key, level, start, value| out.push((key.to_vec(), level, start, value.to_vec())),
+    )
+    .unwrap();
     assert_eq!(
         calls,
         [
@@ -251,13 +252,53 @@ fn merge_tiles_merges_present_tiles_and_reuses_equal_merges() {
             (b"xy".to_vec(), b"2".to_vec()),
         ]
     );
+    let expected: Vec<(Vec<u8>, u8, i64, Vec<u8>)> = [
+        (0, &b"ab+1"[..]),
+        (4, b"1"),
+        (1, b"ab+1"),
+        (2, b"ab+2"),
+        (3, b"xy+2"),
+        (5, b"2"),
+    ]
+    .into_iter()
+    .map(|(level, value)| (b"k".to_vec(), level, 0, value.to_vec()))
+    .collect();
+    assert_eq!(out, expected);
+
+    // A group-by without tiles: everything passes through unmerged.
+    let mut passed = 0;
+    read.merge_tiles(
+        "none",
+        new,
+        |_, _, _| Err("no merge expected".into()),
+        |_, _, _, _| passed += 1,
+    )
+    .unwrap();
+    assert_eq!(passed, new.len());
+}
+
+/// A stored tile whose checksum fails stops `ReadTxn::merge_tiles` with `Corrupted` naming it.
+#[test]
+fn merge_tiles_reports_a_corrupted_stored_tile() {
+    let dir = TempDir::new("db-merge-corrupt");
+    let db = Database::open(dir.path()).unwrap();
+    let mut write = db.begin_write().unwrap();
+    write
+        .put_raw_tile("g", b"\x0a", 2, 86_400_000, b"payload and a wrong checksum")
+        .unwrap();
+    write.commit().unwrap();
     let read = db.begin_read().unwrap();
-    let expected: [&[u8]; 6] = [b"ab+1", b"ab+1", b"ab+2", b"xy+2", b"1", b"2"];
-    for (level, value) in expected.into_iter().enumerate() {
-        assert_eq!(
-            tiles(&read, "g", b"k", level as u8, 0..1),
-            [(0, value.to_vec())],
-            "level {level}"
-        );
-    }
+    let new: [(&[u8], u8, i64, &[u8]); 1] = [(b"\x0a", 2, 86_400_000, b"1")];
+    let err = read
+        .merge_tiles("g", new, |_, _, _| Ok(()), |_, _, _, _| {})
+        .unwrap_err();
+    assert!(
+        matches!(err, tilefold_storage::StorageError::Corrupted { .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("group-by g, key 0x0a, level 2, start 86400000"),
+        "{message}"
+    );
 }

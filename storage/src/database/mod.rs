@@ -14,6 +14,7 @@
 
 mod backend;
 mod head;
+mod merge;
 mod read;
 mod write;
 

@@ -51,7 +51,7 @@ impl ReadTxn {
     }
 
     /// The tiles table of `group_by`, opened on first use; `None` when it does not exist.
-    fn tiles_table(&self, group_by: &str) -> Result<Option<Arc<TilesTable>>> {
+    pub(super) fn tiles_table(&self, group_by: &str) -> Result<Option<Arc<TilesTable>>> {
         // A poisoned lock only means a panic elsewhere while it was held; the map stays valid.
         if let Some(table) = self
             .tiles_tables

@@ -1,11 +1,10 @@
 //! Write transactions: configs, catalog entries and tiles, committed durably.
 
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 
-use super::read::{tile_name, unseal_tile};
 use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
 use crate::checksum::{seal, sealed};
-use crate::error::{Result, StorageError};
+use crate::error::Result;
 
 /// One redb write transaction. Dropped without [`WriteTxn::commit`], it is rolled back.
 pub struct WriteTxn {
@@ -114,61 +113,6 @@ impl WriteTxn {
         for (key, level, start, value) in tiles {
             sealed.clear();
             sealed.extend_from_slice(value);
-            seal(&mut sealed, 0);
-            table
-                .insert((key, level, start), sealed.as_slice())
-                .map_err(|err| database_error(&context(), err))?;
-        }
-        Ok(())
-    }
-
-    /// Merges tiles into `group_by`'s stored ones in one pass: for each `(key, level, start,
-    /// value)`, an absent tile becomes `value`; a present one becomes what `merge(stored,
-    /// value, out)` writes to `out`. A stored tile whose checksum fails, or that `merge` rejects
-    /// (its text says why), is [`StorageError::Corrupted`] naming the tile.
-    ///
-    /// `merge` must be a function of its inputs: a tile whose stored and new bytes equal the
-    /// previous merged tile's takes that tile's result without calling it again. A key's levels
-    /// often hold the same rows (a live seal's rows of a key mostly fall in one five-minute
-    /// tile, so its hour, day and coarser tiles equal it), and merging sketches is costly.
-    pub fn merge_tiles<'a>(
-        &mut self,
-        group_by: &str,
-        tiles: impl IntoIterator<Item = (&'a [u8], u8, i64, &'a [u8])>,
-        mut merge: impl FnMut(&[u8], &[u8], &mut Vec<u8>) -> std::result::Result<(), String>,
-    ) -> Result<()> {
-        let name = tiles_table_name(group_by);
-        let context = || format!("merging tiles into table {name}");
-        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let mut table = self.table(definition, &context)?;
-        // The last merge: the stored payload and new value it took, and its result.
-        let (mut last_stored, mut last_value, mut merged) = (Vec::new(), Vec::new(), Vec::new());
-        let mut any = false;
-        let mut sealed = Vec::new();
-        for (key, level, start, value) in tiles {
-            let stored = table
-                .get((key, level, start))
-                .map_err(|err| database_error(&context(), err))?;
-            sealed.clear();
-            match &stored {
-                Some(stored) => {
-                    let payload = unseal_tile(group_by, key, level, start, stored.value())?;
-                    if !(any && payload == last_stored && value == last_value) {
-                        merged.clear();
-                        merge(payload, value, &mut merged).map_err(|reason| {
-                            StorageError::corrupted(tile_name(group_by, key, level, start), reason)
-                        })?;
-                        last_stored.clear();
-                        last_stored.extend_from_slice(payload);
-                        last_value.clear();
-                        last_value.extend_from_slice(value);
-                        any = true;
-                    }
-                    sealed.extend_from_slice(&merged);
-                }
-                None => sealed.extend_from_slice(value),
-            }
-            drop(stored);
             seal(&mut sealed, 0);
             table
                 .insert((key, level, start), sealed.as_slice())
