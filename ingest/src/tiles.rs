@@ -46,15 +46,20 @@ pub fn fold_tiles<E>(
 where
     E: From<AggregationError>,
 {
+    // A segment without both columns has no rows to fold (and must not hold up the key loop).
     let columns: Vec<_> = segments
         .iter()
         .map(|s| {
-            (
-                s.column_by_name(KEY_COLUMN)
-                    .map(|c| c.as_binary::<i32>().clone()),
-                s.column_by_name(TIME_COLUMN)
-                    .map(|c| c.as_primitive::<Int64Type>().clone()),
-            )
+            let keys = s
+                .column_by_name(KEY_COLUMN)
+                .map(|c| c.as_binary::<i32>().clone());
+            let ts = s
+                .column_by_name(TIME_COLUMN)
+                .map(|c| c.as_primitive::<Int64Type>().clone());
+            match (keys, ts) {
+                (Some(keys), Some(ts)) => (Some(keys), Some(ts)),
+                _ => (None, None),
+            }
         })
         .collect();
     let mut at = vec![0usize; segments.len()];

@@ -203,3 +203,26 @@ fn rows_of_one_five_minute_tile_make_equal_tiles_up_to_the_day() {
         "two 5-min/hour/day tiles, one 4-day, one 16-day"
     );
 }
+
+/// A segment without a time column has nothing to fold: it is skipped, and the others fold as
+/// they would alone (it does not hold up the key-by-key loop).
+#[test]
+fn a_segment_without_a_time_column_is_skipped() {
+    let agg = aggregator();
+    let t = 40 * DAY + 3 * HOUR;
+    let good = segment(vec![(1, t, Some(1.0), Some(1)), (2, t, Some(2.0), Some(2))]);
+    let keys_only = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            KEY_COLUMN,
+            DataType::Binary,
+            false,
+        )])),
+        vec![Arc::new(BinaryArray::from_iter_values([[1u8], [3u8]])) as ArrayRef],
+    )
+    .expect("batch");
+    let kept = [i64::MIN; LEVELS];
+    assert_eq!(
+        folded(&agg, &[keys_only, good.clone()], kept),
+        folded(&agg, &[good], kept)
+    );
+}
