@@ -177,7 +177,10 @@ impl RowAggregator {
     /// `slots[i * stride..(i + 1) * stride]` other than `usize::MAX`, at time `ts[i]`. Each
     /// value is read once, whatever the number of states it goes to; each state takes its rows
     /// in order. `is_before` is indexed like `batch`.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "update_batch's arguments plus the row range and the slots per row"
+    )]
     pub fn update_rows(
         &self,
         batch: &RecordBatch,
