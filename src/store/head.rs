@@ -29,10 +29,31 @@ use super::bound::key_rows;
 use crate::{Error, Result};
 
 /// The unsealed rows of every GroupBy, and the first and last head entry holding them.
+///
+/// A seal under way works on the rows *frozen* when it began (the entries up to
+/// [`Heads::sealing`]); rows committed meanwhile go to runs after them, so that the seal's end
+/// removes exactly the rows it sealed ([`Heads::sealed`]).
 #[derive(Debug, Clone, Default)]
 pub struct Heads {
     groups: BTreeMap<String, Arc<Head>>,
     entries: Option<(u64, u64)>,
+    /// The last head entry of the frozen rows, while a seal is under way.
+    sealing: Option<u64>,
+}
+
+/// How a commit changes the heads ([`Heads::apply`]).
+#[derive(Debug, Default)]
+pub enum HeadChange {
+    #[default]
+    Keep,
+    /// A group commit's head entry: its number and rows per GroupBy.
+    Add(u64, Vec<(String, RecordBatch)>),
+    /// A seal begins: every row so far is frozen.
+    Freeze,
+    /// The seal committed: the frozen rows are in segments and tiles now.
+    Sealed,
+    /// The seal failed: the frozen rows are unsealed rows again.
+    Thaw,
 }
 
 impl Heads {
@@ -49,9 +70,61 @@ impl Heads {
         self.entries
     }
 
-    /// Unsealed rows over every GroupBy.
+    /// The last head entry a seal under way holds.
+    pub fn sealing(&self) -> Option<u64> {
+        self.sealing
+    }
+
+    /// Unsealed rows over every GroupBy, frozen ones included.
     pub fn rows(&self) -> usize {
         self.groups.values().map(|h| h.rows()).sum()
+    }
+
+    /// Unsealed rows no seal is working on.
+    pub fn open_rows(&self) -> usize {
+        self.groups.values().map(|h| h.rows() - h.frozen_rows).sum()
+    }
+
+    /// These heads changed by `change`.
+    pub fn apply(&self, change: HeadChange) -> Result<Heads> {
+        let mut heads = self.clone();
+        match change {
+            HeadChange::Keep => {}
+            HeadChange::Add(number, rows) => heads.add(number, rows)?,
+            HeadChange::Freeze => {
+                heads.sealing = heads.entries.map(|(_, last)| last);
+                for head in heads.groups.values_mut() {
+                    *head = Arc::new(head.frozen());
+                }
+            }
+            HeadChange::Sealed => {
+                let Some(through) = heads.sealing.take() else {
+                    return Ok(heads);
+                };
+                heads.entries = heads
+                    .entries
+                    .filter(|&(_, last)| last > through)
+                    .map(|(first, last)| (first.max(through + 1), last));
+                let mut groups = BTreeMap::new();
+                for (name, head) in &heads.groups {
+                    if let Some(head) = head.without_frozen() {
+                        groups.insert(name.clone(), Arc::new(head));
+                    }
+                }
+                heads.groups = groups;
+            }
+            HeadChange::Thaw => {
+                heads.sealing = None;
+                for head in heads.groups.values_mut() {
+                    *head = Arc::new(Head {
+                        frozen: 0,
+                        frozen_rows: 0,
+                        ..Head::clone(head)
+                    });
+                }
+            }
+        }
+        Ok(heads)
     }
 
     /// Adds head entry `number` (entries come in increasing order), holding `rows` per
@@ -78,6 +151,9 @@ pub struct Head {
     /// Sorted by (key, ts), oldest first; sizes (roughly) decrease.
     runs: Vec<RecordBatch>,
     rows: usize,
+    /// The first `frozen` runs, of `frozen_rows` rows, are a seal's: never merged with later ones.
+    frozen: usize,
+    frozen_rows: usize,
     min_ts: i64,
     max_ts: i64,
 }
@@ -89,6 +165,8 @@ impl Head {
         Head {
             rows: rows.num_rows(),
             runs: vec![rows],
+            frozen: 0,
+            frozen_rows: 0,
             min_ts,
             max_ts,
         }
@@ -105,7 +183,7 @@ impl Head {
         runs.push(rows);
         // Tiered merging: four runs of about the same size become one, so each row is copied
         // about log4(rows / batch) times and a read searches a few runs per tier.
-        while runs.len() >= MERGE_RUNS {
+        while runs.len() - self.frozen >= MERGE_RUNS {
             let n = runs.len();
             if runs[n - MERGE_RUNS].num_rows() > 2 * runs[n - 1].num_rows() {
                 break;
@@ -117,6 +195,8 @@ impl Head {
         Ok(Head {
             rows: self.rows + added,
             runs,
+            frozen: self.frozen,
+            frozen_rows: self.frozen_rows,
             min_ts: self.min_ts.min(min_ts),
             max_ts: self.max_ts.max(max_ts),
         })
@@ -124,6 +204,33 @@ impl Head {
 
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// This head with every run frozen.
+    fn frozen(&self) -> Head {
+        Head {
+            frozen: self.runs.len(),
+            frozen_rows: self.rows,
+            ..self.clone()
+        }
+    }
+
+    /// This head without its frozen runs; `None` if nothing is left.
+    fn without_frozen(&self) -> Option<Head> {
+        let runs = self.runs[self.frozen..].to_vec();
+        let (min_ts, max_ts) = runs
+            .iter()
+            .filter(|run| run.num_rows() > 0)
+            .map(super::rebuild::ts_range)
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))?;
+        Some(Head {
+            rows: self.rows - self.frozen_rows,
+            runs,
+            frozen: 0,
+            frozen_rows: 0,
+            min_ts,
+            max_ts,
+        })
     }
 
     pub fn min_ts(&self) -> i64 {
@@ -149,11 +256,20 @@ impl Head {
     }
 
     /// Every row in one batch sorted by (key, ts).
+    #[cfg(test)]
     pub fn merged(&self) -> Result<Option<RecordBatch>> {
         if self.runs.is_empty() {
             return Ok(None);
         }
         Ok(Some(merge_runs(&self.runs)?))
+    }
+
+    /// The frozen rows (a seal's) in one batch sorted by (key, ts); `None` if none are.
+    pub fn frozen_merged(&self) -> Result<Option<RecordBatch>> {
+        if self.frozen == 0 {
+            return Ok(None);
+        }
+        Ok(Some(merge_runs(&self.runs[..self.frozen])?))
     }
 }
 
@@ -356,5 +472,94 @@ mod tests {
             .collect();
         want.sort_by_key(|r| (r.1, r.2));
         assert_eq!(got, want);
+    }
+
+    /// (key, ts, value) triples.
+    type Rows = Vec<(u8, i64, i64)>;
+
+    fn sorted(mut rows: Rows) -> Rows {
+        rows.sort();
+        rows
+    }
+
+    /// Random commits, freezes, seals and thaws against a model of head entries: the heads
+    /// always hold the rows of the entries not yet sealed, a seal gets exactly the rows frozen
+    /// when it began, and rows committed during a seal stay after it.
+    #[test]
+    fn a_seal_removes_exactly_the_rows_frozen_when_it_began() {
+        for seed in 0..40u64 {
+            let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut next = |bound: u64| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (x >> 33) % bound
+            };
+            // (entry number, its rows); the frozen entries are those up to `frozen`.
+            let mut model: Vec<(u64, Rows)> = Vec::new();
+            let mut frozen: Option<u64> = None;
+            let mut heads = Heads::default();
+            let mut number = 0;
+            for step in 0..60 {
+                let change = match next(10) {
+                    0 => HeadChange::Freeze,
+                    1 => HeadChange::Sealed,
+                    2 => HeadChange::Thaw,
+                    _ => {
+                        number += 1;
+                        let rows: Vec<(u8, i64, i64)> = (0..next(6) + 1)
+                            .map(|_| (next(4) as u8, next(5) as i64, step))
+                            .collect();
+                        model.push((number, rows.clone()));
+                        HeadChange::Add(number, vec![("g".to_owned(), run(&rows))])
+                    }
+                };
+                match &change {
+                    HeadChange::Freeze => frozen = model.last().map(|(n, _)| *n),
+                    HeadChange::Sealed => {
+                        if let Some(through) = frozen.take() {
+                            model.retain(|(n, _)| *n > through);
+                        }
+                    }
+                    HeadChange::Thaw => frozen = None,
+                    _ => {}
+                }
+                heads = heads.apply(change).unwrap();
+                let what = format!("seed {seed} step {step}");
+                assert_eq!(heads.sealing(), frozen, "{what}");
+                assert_eq!(
+                    heads.entries(),
+                    model
+                        .first()
+                        .map(|(first, _)| (*first, model.last().unwrap().0)),
+                    "{what}"
+                );
+                let all: Vec<_> = model.iter().flat_map(|(_, r)| r.clone()).collect();
+                let frozen_rows: Vec<_> = model
+                    .iter()
+                    .filter(|(n, _)| frozen.is_some_and(|f| *n <= f))
+                    .flat_map(|(_, r)| r.clone())
+                    .collect();
+                assert_eq!(heads.rows(), all.len(), "{what}");
+                assert_eq!(heads.open_rows(), all.len() - frozen_rows.len(), "{what}");
+                let Some(head) = heads.get("g") else {
+                    assert!(all.is_empty(), "{what}");
+                    continue;
+                };
+                let merged = head.merged().unwrap().unwrap();
+                assert_eq!(sorted(triples(&merged)), sorted(all.clone()), "{what}");
+                let got = head
+                    .frozen_merged()
+                    .unwrap()
+                    .map_or(Vec::new(), |b| triples(&b));
+                assert_eq!(sorted(got), sorted(frozen_rows), "{what}");
+                let ts = all.iter().map(|r| r.1);
+                assert_eq!(
+                    (head.min_ts(), head.max_ts()),
+                    (ts.clone().min().unwrap(), ts.max().unwrap()),
+                    "{what}"
+                );
+            }
+        }
     }
 }

@@ -20,9 +20,10 @@ use crossbeam_channel::{Receiver, Sender};
 
 use tilefold_ingest::{RowCounts, SourceRows};
 
-use super::head::{encode_entry, merge_runs};
+use super::head::{encode_entry, merge_runs, HeadChange};
 use super::prepare::{prepare_group, Group, Prepared};
-use super::{Change, Inner, State, Store};
+use super::sealer::Sealer;
+use super::{Change, Inner, Store};
 use crate::{Error, Result};
 
 /// Requests the writer takes into one commit at most.
@@ -167,6 +168,9 @@ fn stopped() -> Error {
 pub(super) struct Live {
     pub producers: HashMap<String, u64>,
     pub next_head: u64,
+    /// `tilefold.redb` holds head entries written before `head.redb` existed: the next seal
+    /// removes them.
+    pub legacy_head: bool,
     /// Why the store stopped accepting changes.
     failed: Option<String>,
     /// Bound source queries per (GroupBy, source): what they were bound from (the source and the
@@ -177,14 +181,16 @@ pub(super) struct Live {
 }
 
 impl Live {
-    pub fn load(state: &State) -> Result<Live> {
-        Ok(Live {
-            producers: state.read.producers()?.into_iter().collect(),
-            next_head: state.heads.entries().map_or(1, |(_, last)| last + 1),
+    /// The writer's state at open: each producer's last sequence number, the next head entry.
+    pub fn new(producers: HashMap<String, u64>, next_head: u64, legacy_head: bool) -> Live {
+        Live {
+            producers,
+            next_head,
+            legacy_head,
             failed: None,
             sources: HashMap::new(),
             table_schemas: HashMap::new(),
-        })
+        }
     }
 
     pub fn check(&self) -> Result<()> {
@@ -251,12 +257,30 @@ impl fmt::Debug for Job {
     }
 }
 
-/// The writer thread: one group commit per wake-up, then a seal when the head is due.
+/// Unsealed rows, in multiples of `Options::seal_rows`, past which the writer waits for the
+/// seal under way before it takes more requests: memory stays bounded when rows arrive faster
+/// than seals move them.
+const HEAD_LIMIT: usize = 4;
+
+/// Whether the head wants a seal, after a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    No,
+    /// The rows no seal is working on reached `seal_rows`.
+    Seal,
+    /// All unsealed rows reached `HEAD_LIMIT` times `seal_rows`.
+    Full,
+}
+
+/// The writer thread: one group commit per wake-up. A due seal runs on the seal thread
+/// ([`Sealer`]), so that the writer keeps committing live rows meanwhile.
 fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
     let store = Store {
         inner,
         writer: None,
     };
+    let sealer = Sealer::start(&store);
+    let limit = store.inner.options.seal_rows.saturating_mul(HEAD_LIMIT);
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -265,19 +289,20 @@ fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let (replies, seal) = commit_group(&store, jobs);
+        let (replies, due) = commit_group(&store, jobs);
         for (reply, result) in replies {
             let _ = reply.send(result);
         }
-        if seal {
-            // A failed seal commit latches the store; the next request reports it.
-            let _ = store.compact();
+        match due {
+            Due::No => {}
+            Due::Seal => sealer.request(),
+            Due::Full => sealer.wait_until(|| store.state().heads.rows() < limit),
         }
     }
 }
 
 /// Prepares, commits and publishes one group; returns the replies and whether to seal.
-fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestReport>)>, bool) {
+fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestReport>)>, Due) {
     let requests: Vec<(IngestRequest, Reply)> = jobs
         .into_iter()
         .map(|Job::Ingest(request, reply)| (request, reply))
@@ -294,7 +319,7 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
                 .into_iter()
                 .map(|(_, reply)| (reply, Err(Error::Latched(reason.clone()))))
                 .collect();
-            return (replies, false);
+            return (replies, Due::No);
         }
     };
     let state = store.state();
@@ -305,7 +330,7 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
         producers,
         pending,
     } = prepared;
-    let committed = commit(store, &state, pending, &producers);
+    let committed = commit(store, pending, &producers);
     drop(writer);
     let seal = match committed {
         Ok(seal) => {
@@ -325,21 +350,20 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
                 };
                 replies.push((reply, Err(err)));
             }
-            false
+            Due::No
         }
     };
     (replies, seal)
 }
 
 /// Writes the group's rows as one head entry and the producers' sequence numbers in one
-/// durable commit, then publishes the state with the new heads. Returns whether the head is
-/// due for sealing. A failed commit latches the store.
+/// durable commit of `head.redb`, then publishes the state with the new heads. Returns whether
+/// the head is due for sealing. A failed commit latches the store.
 fn commit(
     store: &Store,
-    state: &State,
     pending: BTreeMap<String, Group>,
     producers: &HashMap<String, u64>,
-) -> Result<bool> {
+) -> Result<Due> {
     let mut rows: Vec<(String, RecordBatch)> = Vec::new();
     for (name, p) in pending {
         // Each request's rows are sorted already: one merge pass.
@@ -348,10 +372,10 @@ fn commit(
         }
     }
     if rows.is_empty() && producers.is_empty() {
-        return Ok(false);
+        return Ok(Due::No);
     }
     let number = store.live().next_head;
-    let mut txn = store.inner.db.begin_write()?;
+    let mut txn = store.inner.head_db.begin_write()?;
     if !rows.is_empty() {
         let refs: Vec<(&str, &RecordBatch)> = rows.iter().map(|(n, b)| (n.as_str(), b)).collect();
         txn.put_head(number, &encode_entry(&refs)?)?;
@@ -360,19 +384,25 @@ fn commit(
         txn.put_producer(id, *sequence)?;
     }
     store.commit(txn)?;
-    let mut heads = state.heads.clone();
-    if !rows.is_empty() {
-        store.live().next_head = number + 1;
-        heads.add(number, rows)?;
+    if rows.is_empty() {
+        return Ok(Due::No);
     }
-    let due = heads.rows() >= store.inner.options.seal_rows;
+    store.live().next_head = number + 1;
     store.publish(Change {
         configs: None,
         tables: None,
         entries: BTreeMap::new(),
-        heads: Some(heads),
+        heads: HeadChange::Add(number, rows),
     })?;
-    Ok(due)
+    let heads = &store.state().heads;
+    let seal_rows = store.inner.options.seal_rows;
+    Ok(if heads.rows() >= seal_rows.saturating_mul(HEAD_LIMIT) {
+        Due::Full
+    } else if heads.open_rows() >= seal_rows {
+        Due::Seal
+    } else {
+        Due::No
+    })
 }
 
 fn now_millis() -> i64 {

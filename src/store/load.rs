@@ -10,6 +10,7 @@ use arrow::array::RecordBatch;
 use tilefold_ingest::{read_parquet, split_partitions, IngestError, RowCounts};
 
 use super::catalog::FileEntry;
+use super::head::HeadChange;
 use super::rebuild::{partition_column, reads_table, Work};
 use super::{Change, Store};
 use crate::{Error, Result};
@@ -120,6 +121,7 @@ impl Store {
         schema: &arrow::datatypes::SchemaRef,
         batches: Cow<'_, [RecordBatch]>,
     ) -> Result<LoadReport> {
+        let _changes = self.changes()?;
         let _writer = self.writer()?;
         // Streamed rows are sealed first: the load may move their GroupBys' batch end.
         self.seal_locked()?;
@@ -172,7 +174,7 @@ impl Store {
             configs: None,
             tables: Some(tables),
             entries,
-            heads: None,
+            heads: HeadChange::Keep,
         })?;
         self.remove_files(&obsolete);
         Ok(report)

@@ -1,6 +1,8 @@
 //! The store: one directory, opened by one writing process (DESIGN.md "On disk").
 //!
 //! - `tilefold.redb` holds configs, the catalog ([`catalog`]) and tiles.
+//! - `head.redb` holds live rows not yet sealed and the producers' sequence numbers ([`head`]),
+//!   so that live ingest commits while a seal writes `tilefold.redb`.
 //! - `segments/tables/<table>/<id>.arrow` hold loaded tables' raw rows, one file per partition.
 //! - `segments/group_bys/<group-by>/<id>.arrow` hold each GroupBy's prepared rows (source query
 //!   applied, sorted by key and time), one file per source table partition.
@@ -20,9 +22,10 @@ mod load;
 mod prepare;
 mod rebuild;
 mod seal;
+mod sealer;
 mod topic;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -35,7 +38,7 @@ use tilefold_storage::{
 use crate::{Error, Result};
 use bound::BoundGroupBy;
 use catalog::{GroupByEntry, TableEntry};
-use head::{Head, Heads};
+use head::{Head, HeadChange, Heads};
 
 pub use backfill::{Backfill, BackfillOptions, BackfillReport, Left};
 pub use check::CheckReport;
@@ -90,11 +93,18 @@ pub struct Store {
 struct Inner {
     dir: PathBuf,
     db: Database,
+    /// `head.redb`: live rows not yet sealed, producers.
+    head_db: Database,
     fs: Arc<dyn FileSystem>,
     options: Options,
     state: RwLock<Arc<State>>,
-    /// Serialises changes (apply, load, live ingest, sealing).
+    /// Serialises changes of `tilefold.redb` (apply, load, sealing); taken before `writer`.
+    changes: Mutex<()>,
+    /// Serialises changes of `head.redb` (live ingest; apply and load hold it too, so that no
+    /// rows arrive while configs or batch ends change).
     writer: Mutex<()>,
+    /// Serialises publishing: each new state is made from the one before.
+    publish: Mutex<()>,
     /// The live writer's own state: producers, the next head entry, the latch.
     live: Mutex<ingest::Live>,
     _lock: StoreLock,
@@ -108,8 +118,8 @@ pub(super) struct Change {
     pub tables: Option<BTreeMap<String, TableEntry>>,
     /// New catalog entries of the GroupBys whose rows changed (`None`: none left).
     pub entries: BTreeMap<String, Option<GroupByEntry>>,
-    /// New unsealed rows and head entries; `None` keeps the current ones.
-    pub heads: Option<Heads>,
+    /// How the unsealed rows and head entries change.
+    pub heads: HeadChange,
 }
 
 /// One committed state: configs, catalog, bound GroupBys and the read transaction of that commit.
@@ -123,7 +133,9 @@ struct State {
     online: BTreeMap<String, Arc<fetch::OnlineJoin>>,
     /// Unsealed live rows per GroupBy, and the numbers of the head entries holding them.
     heads: Heads,
-    read: ReadTxn,
+    /// A snapshot of `tilefold.redb` at the commit of the catalog above. A live commit (of
+    /// `head.redb` only) keeps it: a seal's tiles must not be seen before its catalog is.
+    read: Arc<ReadTxn>,
 }
 
 impl Store {
@@ -152,18 +164,21 @@ impl Store {
         fs.create_dir_all(&dir).map_err(Error::io(&dir))?;
         let lock = StoreLock::acquire(&dir)?;
         let db = Database::open_with_cache(&dir, fs.as_ref(), options.cache_bytes)?;
-        let state = load_state(&dir, &db)?;
-        let live = ingest::Live::load(&state)?;
+        let head_db = Database::open_head(&dir, fs.as_ref())?;
+        let (state, live) = load_state(&dir, &db, &head_db)?;
         // Files no commit references: left by an interrupted change.
         let referenced: HashSet<PathBuf> = referenced_files(&dir, &state);
         remove_unreferenced(fs.as_ref(), &dir.join("segments"), &referenced)?;
         let inner = Arc::new(Inner {
             dir,
             db,
+            head_db,
             fs,
             options,
             state: RwLock::new(Arc::new(state)),
+            changes: Mutex::new(()),
             writer: Mutex::new(()),
+            publish: Mutex::new(()),
             live: Mutex::new(live),
             _lock: lock,
         });
@@ -181,6 +196,7 @@ impl Store {
     /// Registers configs: every GroupBy, and every Join with the GroupBys of its parts. GroupBys
     /// whose tables are already loaded are prepared from them.
     pub fn apply(&self, configs: &ConfigSet) -> Result<()> {
+        let _changes = self.changes()?;
         let _writer = self.writer()?;
         self.seal_locked()?;
         let state = self.state();
@@ -249,7 +265,7 @@ impl Store {
             configs: Some((group_bys, joins)),
             tables: None,
             entries,
-            heads: None,
+            heads: HeadChange::Keep,
         })?;
         self.remove_files(&obsolete);
         Ok(())
@@ -271,21 +287,22 @@ impl Store {
         }
     }
 
-    /// The right to change the store; [`Error::Latched`] after a failed commit.
+    /// The right to change `tilefold.redb`; [`Error::Latched`] after a failed commit.
+    fn changes(&self) -> Result<MutexGuard<'_, ()>> {
+        let guard = lock(&self.inner.changes);
+        self.live().check()?;
+        Ok(guard)
+    }
+
+    /// The right to change `head.redb`; [`Error::Latched`] after a failed commit.
     fn writer(&self) -> Result<MutexGuard<'_, ()>> {
-        let guard = match self.inner.writer.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let guard = lock(&self.inner.writer);
         self.live().check()?;
         Ok(guard)
     }
 
     fn live(&self) -> MutexGuard<'_, ingest::Live> {
-        match self.inner.live.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        lock(&self.inner.live)
     }
 
     /// Commits `txn`; a failure latches the store (no silent retry of a failed fsync).
@@ -298,7 +315,7 @@ impl Store {
     }
 
     /// Installs the state of a new commit: `entries` replace the GroupBys' catalog entries,
-    /// `heads` (when given) the unsealed rows and the head entries holding them. A commit that
+    /// `heads` changes the unsealed rows and the head entries holding them. A commit that
     /// cannot be published (its segments do not open) latches the store: what is durable would
     /// not be what reads see; reopening recovers it.
     fn publish(&self, change: Change) -> Result<()> {
@@ -313,14 +330,17 @@ impl Store {
             entries,
             heads,
         } = change;
+        let _publishing = lock(&self.inner.publish);
         let old = self.state();
         let configs_changed = configs.is_some();
+        // Only a commit of `tilefold.redb` changes configs, tables or entries.
+        let renew_read = configs_changed || tables.is_some() || !entries.is_empty();
         let (group_bys, joins) = match configs {
             Some((group_bys, joins)) => (Arc::new(group_bys), Arc::new(joins)),
             None => (old.group_bys.clone(), old.joins.clone()),
         };
         let tables = tables.map_or_else(|| old.tables.clone(), Arc::new);
-        let heads = heads.unwrap_or_else(|| old.heads.clone());
+        let heads = old.heads.apply(heads)?;
         let mut bound = old.bound.clone();
         for (name, entry) in entries {
             bound.remove(&name);
@@ -349,7 +369,11 @@ impl Store {
             tables,
             bound,
             heads,
-            read: self.inner.db.begin_read()?,
+            read: if renew_read {
+                Arc::new(self.inner.db.begin_read()?)
+            } else {
+                old.read.clone()
+            },
         };
         match self.inner.state.write() {
             Ok(mut s) => *s = Arc::new(state),
@@ -385,6 +409,15 @@ impl Store {
     }
 }
 
+/// Locks `mutex`; a poisoned lock only means a panic elsewhere while it was held, and what it
+/// guards stays valid.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 /// Two GroupBys compute the same values (metadata aside).
 fn same_semantics(a: &GroupBy, b: &GroupBy) -> bool {
     a.sources == b.sources
@@ -394,7 +427,8 @@ fn same_semantics(a: &GroupBy, b: &GroupBy) -> bool {
         && a.derivations == b.derivations
 }
 
-fn load_state(dir: &Path, db: &Database) -> Result<State> {
+/// The state of the last commit, and the live writer's state.
+fn load_state(dir: &Path, db: &Database, head_db: &Database) -> Result<(State, ingest::Live)> {
     let read = db.begin_read()?;
     let mut group_bys = BTreeMap::new();
     let mut joins = BTreeMap::new();
@@ -433,23 +467,44 @@ fn load_state(dir: &Path, db: &Database) -> Result<State> {
             }
         }
     }
-    // Live rows acknowledged but not yet sealed: replayed from the head, in commit order.
+    // Live rows acknowledged but not yet sealed: replayed from the head, in commit order. A
+    // store written before `head.redb` existed keeps its head in `tilefold.redb`.
+    let head_read = head_db.begin_read()?;
+    let sealed_through = read.sealed_through()?;
+    let mut entries: BTreeMap<u64, Vec<u8>> = read.head(sealed_through)?.into_iter().collect();
+    let legacy_head = !entries.is_empty();
+    entries.extend(head_read.head(sealed_through)?);
     let mut heads = Heads::default();
-    for (number, bytes) in read.head()? {
-        let mut rows = head::decode_entry(number, &bytes)?;
+    for (number, bytes) in &entries {
+        let mut rows = head::decode_entry(*number, bytes)?;
         rows.retain(|(name, _)| group_bys.contains_key(name));
-        heads.add(number, rows)?;
+        heads.add(*number, rows)?;
     }
     bind_heads(dir, &group_bys, &heads, &mut bound)?;
-    Ok(State {
+    let mut producers: HashMap<String, u64> = read.producers()?.into_iter().collect();
+    for (id, sequence) in head_read.producers()? {
+        let last = producers.entry(id).or_default();
+        *last = (*last).max(sequence);
+    }
+    let live = ingest::Live::new(
+        producers,
+        entries
+            .keys()
+            .last()
+            .map_or(sealed_through, |&last| last.max(sealed_through))
+            + 1,
+        legacy_head,
+    );
+    let state = State {
         online: online_joins(&joins, &bound),
         group_bys: Arc::new(group_bys),
         joins: Arc::new(joins),
         tables: Arc::new(tables),
         bound,
         heads,
-        read,
-    })
+        read: Arc::new(read),
+    };
+    Ok((state, live))
 }
 
 /// Binds GroupBys that have unsealed rows but no segments yet, over their head's schema.

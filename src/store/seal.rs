@@ -1,10 +1,16 @@
 //! Sealing: the head's rows move into segments and tiles, without changing any value.
 //!
-//! Per GroupBy with unsealed rows: its rows (those from the batch end on) are written as one
-//! segment sorted by (key, ts); they are folded into tiles at every level kept and merged into
-//! the stored tiles. One commit then references the segments, stores the merged tiles and
-//! removes the head entries. A crash before the commit leaves the head as it was (the new
-//! segment files are unreferenced and removed at the next open); after it, the head is empty.
+//! A seal first freezes the unsealed rows: live ingest goes on committing to `head.redb`
+//! meanwhile, into runs after the frozen ones. Per GroupBy with frozen rows: its rows (those
+//! from the batch end on) are written as one segment sorted by (key, ts); they are folded into
+//! tiles at every level kept and merged into the stored tiles. One commit of `tilefold.redb`
+//! then references the segments, stores the merged tiles and records the last head entry
+//! sealed; the state published with it holds the rows ingested since, and only those. The
+//! sealed head entries are removed from `head.redb` after that.
+//!
+//! A crash before the commit leaves the head as it was (the new segment files are unreferenced
+//! and removed at the next open); after it, the sealed head entries are ignored at the next open
+//! whether or not they were removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -20,9 +26,9 @@ use tilefold_storage::WriteTxn;
 
 use super::bound::BoundGroupBy;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
-use super::head::Heads;
+use super::head::HeadChange;
 use super::rebuild::{counted_rows, ts_range, write_tiles, TileWrite, Work};
-use super::{Change, Store};
+use super::{Change, State, Store};
 use crate::Result;
 
 /// What a seal did.
@@ -40,21 +46,43 @@ impl Store {
     /// Seals every unsealed live row into segments and tiles (the writer also does this on its
     /// own once the head holds `Options::seal_rows` rows). Values do not change.
     pub fn compact(&self) -> Result<SealReport> {
-        let _writer = self.writer()?;
+        let _changes = self.changes()?;
         self.seal_locked()
     }
 
-    /// [`Store::compact`] with the writer lock held.
+    /// [`Store::compact`] with the lock of `tilefold.redb`'s changes held.
     pub(super) fn seal_locked(&self) -> Result<SealReport> {
+        if self.state().heads.entries().is_none() {
+            return Ok(SealReport::default());
+        }
+        self.publish(heads_change(HeadChange::Freeze))?;
         let state = self.state();
-        let mut report = SealReport::default();
-        let Some((first, last)) = state.heads.entries() else {
-            return Ok(report);
+        let Some(through) = state.heads.sealing() else {
+            return Ok(SealReport::default());
         };
+        let report = match self.seal_frozen(&state, through) {
+            Ok(report) => report,
+            Err(err) => {
+                // Best effort: a store that cannot publish is latched already.
+                let _ = self.publish(heads_change(HeadChange::Thaw));
+                return Err(err);
+            }
+        };
+        // The sealed entries are garbage now (ignored at open): removing them can wait for a
+        // commit of live rows, but not past a failure, which latches the store.
+        let mut txn = self.inner.head_db.begin_write()?;
+        txn.remove_head(0..=through)?;
+        self.commit(txn)?;
+        Ok(report)
+    }
+
+    /// Seals the frozen rows of `state`, the head entries up to `through`, and publishes.
+    fn seal_frozen(&self, state: &State, through: u64) -> Result<SealReport> {
+        let mut report = SealReport::default();
         let mut txn = self.inner.db.begin_write()?;
-        let mut work = Work::new(self, &state, &mut txn)?;
+        let mut work = Work::new(self, state, &mut txn)?;
         for (name, head) in state.heads.iter() {
-            let (Some(bound), Some(rows)) = (state.bound.get(name), head.merged()?) else {
+            let (Some(bound), Some(rows)) = (state.bound.get(name), head.frozen_merged()?) else {
                 continue;
             };
             let old = &bound.entry;
@@ -108,17 +136,32 @@ impl Store {
             report.group_bys.insert(name.clone(), rows.num_rows());
             work.entries.insert(name.clone(), Some(entry));
         }
-        work.txn().remove_head(first..=last)?;
+        work.txn().put_sealed_through(through)?;
+        let legacy_head = self.live().legacy_head;
+        if legacy_head {
+            work.txn().remove_head(0..=through)?;
+        }
         let (entries, obsolete) = work.finish()?;
         self.commit(txn)?;
+        self.live().legacy_head = false;
         self.publish(Change {
             configs: None,
             tables: None,
             entries,
-            heads: Some(Heads::default()),
+            heads: HeadChange::Sealed,
         })?;
         self.remove_files(&obsolete);
         Ok(report)
+    }
+}
+
+/// A change of the heads alone.
+fn heads_change(heads: HeadChange) -> Change {
+    Change {
+        configs: None,
+        tables: None,
+        entries: BTreeMap::new(),
+        heads,
     }
 }
 

@@ -5,7 +5,8 @@
 //!
 //! - [`Database`]: `<store>/tilefold.redb`, the configs, catalog and tiles, in redb
 //!   transactions ([`WriteTxn`], [`ReadTxn`]); every catalog entry and tile is sealed with a
-//!   checksum ([`seal`], [`unseal`]) and verified on read.
+//!   checksum ([`seal`], [`unseal`]) and verified on read; `<store>/head.redb`
+//!   ([`Database::open_head`]), the live rows not yet sealed.
 //! - [`Segment`]: `<store>/segments/<table>/<id>.arrow`, sealed event segments (an Arrow IPC
 //!   file and a checksummed trailer) written with [`write_segment`] and read memory-mapped.
 //! - [`StoreLock`]: `<store>/LOCK`, one writing handle at a time.
@@ -54,6 +55,7 @@ mod segment;
 pub use checksum::{seal, unseal, ChecksumError};
 pub use database::{
     Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, DEFAULT_CACHE_BYTES, FORMAT_VERSION,
+    HEAD_DATABASE_FILE_NAME,
 };
 pub use error::{Result, StorageError};
 pub use fault::{Fault, FaultInjector};

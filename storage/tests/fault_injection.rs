@@ -133,7 +133,7 @@ fn check(dir: &Path, outcome: &Outcome, case: &str) {
     let read = db.begin_read().unwrap();
     let mut state = State {
         catalog: BTreeMap::new(),
-        head: read.head().unwrap().into_iter().collect(),
+        head: read.head(0).unwrap().into_iter().collect(),
     };
     for name in read.catalog_names().unwrap() {
         let value = read.catalog(&name).unwrap().unwrap();

@@ -1,22 +1,35 @@
 //! The live-ingest tables: `head` (recently ingested batches, not yet sealed into segments) and
-//! `producers` (the last committed sequence number of each idempotent producer).
+//! `producers` (the last committed sequence number of each idempotent producer). They live in
+//! their own database, `<store>/head.redb` ([`HEAD_DATABASE_FILE_NAME`]), so that live ingest
+//! commits while a seal writes tiles to `tilefold.redb` (redb runs one write transaction at a
+//! time per database). A seal records in `tilefold.redb`'s `meta` table the last head entry
+//! its commit holds (`sealed_through`); head entries up to it are garbage, removed after the
+//! seal and ignored by every read.
 //!
 //! | table | key | value |
 //! |---|---|---|
 //! | `head` | commit number (`u64`) | sealed opaque bytes |
 //! | `producers` | producer id | last committed sequence number (`u64`) |
+//!
+//! Stores written before the split keep their head entries and producers in `tilefold.redb`;
+//! they are read from both databases.
 
 use std::ops::RangeInclusive;
 
 use redb::{ReadableTable, TableDefinition};
 
 use super::read::open_optional;
-use super::{database_error, ReadTxn, WriteTxn};
+use super::{database_error, ReadTxn, WriteTxn, META};
 use crate::checksum::{sealed, unseal};
 use crate::error::{Result, StorageError};
 
 pub(crate) const HEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("head");
 pub(crate) const PRODUCERS: TableDefinition<&str, u64> = TableDefinition::new("producers");
+
+/// The head database's file name inside a store directory.
+pub const HEAD_DATABASE_FILE_NAME: &str = "head.redb";
+
+const SEALED_THROUGH_KEY: &str = "sealed_through";
 
 impl WriteTxn {
     /// Stores head entry `number`, sealed with a checksum.
@@ -26,6 +39,15 @@ impl WriteTxn {
         let mut table = self.table(HEAD, &context)?;
         table
             .insert(number, stored.as_slice())
+            .map_err(|err| database_error(&context(), err))?;
+        Ok(())
+    }
+
+    /// Records that every head entry up to `number` is sealed (in the tiles database).
+    pub fn put_sealed_through(&mut self, number: u64) -> Result<()> {
+        let context = || "writing the last sealed head entry".to_owned();
+        let mut meta = self.table(META, &context)?;
+        meta.insert(SEALED_THROUGH_KEY, number.to_le_bytes().as_slice())
             .map_err(|err| database_error(&context(), err))?;
         Ok(())
     }
@@ -52,14 +74,43 @@ impl WriteTxn {
 }
 
 impl ReadTxn {
-    /// Every head entry as (number, payload), in number order, checksums verified.
-    pub fn head(&self) -> Result<Vec<(u64, Vec<u8>)>> {
+    /// The last head entry a seal holds (recorded by [`WriteTxn::put_sealed_through`]); 0 if
+    /// none.
+    pub fn sealed_through(&self) -> Result<u64> {
+        let Some(meta) = open_optional(&self.txn, META)? else {
+            return Ok(0);
+        };
+        let context = "reading the last sealed head entry";
+        let Some(value) = meta
+            .get(SEALED_THROUGH_KEY)
+            .map_err(|err| database_error(context, err))?
+        else {
+            return Ok(0);
+        };
+        let bytes: [u8; 8] = value.value().try_into().map_err(|_| {
+            StorageError::corrupted(
+                format!("meta entry {SEALED_THROUGH_KEY}"),
+                format!("{} bytes, expected 8", value.value().len()),
+            )
+        })?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Every head entry numbered after `after` as (number, payload), in number order,
+    /// checksums verified.
+    pub fn head(&self, after: u64) -> Result<Vec<(u64, Vec<u8>)>> {
         let context = "reading the head";
         let Some(table) = open_optional(&self.txn, HEAD)? else {
             return Ok(Vec::new());
         };
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
         let mut entries = Vec::new();
-        for entry in table.iter().map_err(|err| database_error(context, err))? {
+        for entry in table
+            .range(first..)
+            .map_err(|err| database_error(context, err))?
+        {
             let (number, sealed) = entry.map_err(|err| database_error(context, err))?;
             let number = number.value();
             let payload = unseal(sealed.value()).map_err(|err| {

@@ -9,8 +9,10 @@
 //! | `configs` | config name | compiled JSON |
 //! | `catalog` | entry name | sealed bytes |
 //! | `tiles/<group-by>` | (key bytes, level, tile start) | sealed IR bytes |
-//! | `head` | commit number | sealed ingested batches not yet in segments ([`head`]) |
-//! | `producers` | producer id | last committed sequence number |
+//!
+//! `<store>/head.redb` ([`head`]) holds live ingest's tables, `head` (commit number → sealed
+//! ingested batches not yet in segments) and `producers` (producer id → last committed sequence
+//! number), and the same `meta` table.
 
 mod backend;
 mod head;
@@ -26,6 +28,7 @@ use redb::{ReadableDatabase, TableDefinition};
 use crate::error::{Result, StorageError};
 use crate::fs::{temporary_path, FileSystem, RealFileSystem};
 
+pub use head::HEAD_DATABASE_FILE_NAME;
 pub use read::ReadTxn;
 pub use write::WriteTxn;
 
@@ -37,6 +40,9 @@ pub const DATABASE_FILE_NAME: &str = "tilefold.redb";
 
 /// redb's page cache by default: 1 GiB (redb's own default).
 pub const DEFAULT_CACHE_BYTES: usize = 1 << 30;
+
+/// The head database's page cache: it holds a few seals' worth of entries, read once at open.
+const HEAD_CACHE_BYTES: usize = 64 << 20;
 
 const FORMAT_VERSION_KEY: &str = "format_version";
 
@@ -95,7 +101,22 @@ impl Database {
         fs: &dyn FileSystem,
         cache_bytes: usize,
     ) -> Result<Database> {
-        let path = dir.join(DATABASE_FILE_NAME);
+        Database::open_named(dir, DATABASE_FILE_NAME, fs, cache_bytes)
+    }
+
+    /// Creates or opens the store's head database, `<dir>/head.redb` ([`HEAD_DATABASE_FILE_NAME`]),
+    /// as [`Database::open_with`] does the main one.
+    pub fn open_head(dir: &Path, fs: &dyn FileSystem) -> Result<Database> {
+        Database::open_named(dir, HEAD_DATABASE_FILE_NAME, fs, HEAD_CACHE_BYTES)
+    }
+
+    fn open_named(
+        dir: &Path,
+        file_name: &str,
+        fs: &dyn FileSystem,
+        cache_bytes: usize,
+    ) -> Result<Database> {
+        let path = dir.join(file_name);
         if !path
             .try_exists()
             .map_err(|err| StorageError::io(&path, err))?
