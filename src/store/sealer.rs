@@ -30,6 +30,7 @@ impl Sealer {
         let thread = std::thread::Builder::new()
             .name("tilefold-seal".into())
             .spawn(move || {
+                lower_priority();
                 while wanted.recv().is_ok() {
                     // A failed seal commit latches the store; the next request reports it.
                     let sealed = sealer.compact().is_ok();
@@ -67,6 +68,20 @@ impl Sealer {
                 return;
             }
         }
+    }
+}
+
+/// The nice value of seal threads: fetches and live commits take the CPU first, and seals use
+/// what is left (when the head is full, the writer waits and leaves it to them).
+const SEAL_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to [`SEAL_NICE`]; threads it starts (the
+/// folding thread) inherit it. Best effort: a failure leaves the priority as it was. Linux
+/// only, where a nice value is a thread's own; elsewhere it is the whole process's.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), SEAL_NICE);
     }
 }
 
