@@ -195,6 +195,59 @@ fn rows_ingested_while_a_seal_runs_are_acknowledged_visible_and_kept_after_it() 
     check_values(&store, &all, end, "reopened after more rows");
 }
 
+/// Flow control: while a seal is held, the writer takes rows until the head holds four times
+/// `seal_rows` (plus the group that crossed the mark), then waits; the producer's acks stop
+/// until the seal ends, and nothing is lost.
+#[test]
+fn the_writer_waits_for_a_seal_once_the_head_is_full() {
+    let dir = TempDir::new("full-head");
+    let end = now();
+    let fs = GatedFs::new();
+    let seal_rows = 10;
+    let store = Store::open_with_options(
+        &dir.0,
+        Options {
+            fs: fs.clone(),
+            seal_rows,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    store.apply(&configs()).unwrap();
+    let (entered, release) = fs.arm();
+    let batches: Vec<Vec<Event>> = (0..200).map(|i| events(20, i * 20, end)).collect();
+    let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let producer = {
+        let (store, batches, acked) = (store.clone(), batches.clone(), acked.clone());
+        std::thread::spawn(move || {
+            for batch in &batches {
+                store.submit(request(batch, None)).unwrap();
+                // Acknowledged: the writer added these rows after waiting for the head to
+                // fall under the mark.
+                assert!(store.head_rows() < 4 * seal_rows + batch.len());
+                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    entered
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a seal reached its segment write");
+    std::thread::sleep(Duration::from_millis(500));
+    let during = acked.load(std::sync::atomic::Ordering::SeqCst);
+    release.send(()).unwrap();
+    // Without flow control the producer would ack all 200 batches in those 500 ms.
+    assert!(
+        during <= 4,
+        "{during} batches acknowledged while the seal was held"
+    );
+    producer.join().unwrap();
+    let all: Vec<Event> = batches.concat();
+    check_values(&store, &all, end, "after the seals");
+    store.compact().unwrap();
+    check_values(&store, &all, end, "compacted");
+    store.check().unwrap();
+}
+
 #[test]
 fn a_store_with_its_head_in_the_main_database_opens_with_its_rows_and_producers() {
     let dir = TempDir::new("legacy-head");

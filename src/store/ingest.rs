@@ -257,21 +257,6 @@ impl fmt::Debug for Job {
     }
 }
 
-/// Unsealed rows, in multiples of `Options::seal_rows`, past which the writer waits for the
-/// seal under way before it takes more requests: memory stays bounded when rows arrive faster
-/// than seals move them.
-const HEAD_LIMIT: usize = 4;
-
-/// Whether the head wants a seal, after a commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Due {
-    No,
-    /// The rows no seal is working on reached `seal_rows`.
-    Seal,
-    /// All unsealed rows reached `HEAD_LIMIT` times `seal_rows`.
-    Full,
-}
-
 /// The writer thread: one group commit per wake-up. A due seal runs on the seal thread
 /// ([`Sealer`]), so that the writer keeps committing live rows meanwhile.
 fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
@@ -280,7 +265,6 @@ fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
         writer: None,
     };
     let sealer = Sealer::start(&store);
-    let limit = store.inner.options.seal_rows.saturating_mul(HEAD_LIMIT);
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -289,20 +273,18 @@ fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let (replies, due) = commit_group(&store, jobs);
+        let (replies, added) = commit_group(&store, jobs);
         for (reply, result) in replies {
             let _ = reply.send(result);
         }
-        match due {
-            Due::No => {}
-            Due::Seal => sealer.request(),
-            Due::Full => sealer.wait_until(|| store.state().heads.rows() < limit),
+        if added > 0 {
+            sealer.after_commit(added);
         }
     }
 }
 
-/// Prepares, commits and publishes one group; returns the replies and whether to seal.
-fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestReport>)>, Due) {
+/// Prepares, commits and publishes one group; returns the replies and the head rows added.
+fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestReport>)>, usize) {
     let requests: Vec<(IngestRequest, Reply)> = jobs
         .into_iter()
         .map(|Job::Ingest(request, reply)| (request, reply))
@@ -319,7 +301,7 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
                 .into_iter()
                 .map(|(_, reply)| (reply, Err(Error::Latched(reason.clone()))))
                 .collect();
-            return (replies, Due::No);
+            return (replies, 0);
         }
     };
     let state = store.state();
@@ -332,12 +314,12 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
     } = prepared;
     let committed = commit(store, pending, &producers);
     drop(writer);
-    let seal = match committed {
-        Ok(seal) => {
+    let added = match committed {
+        Ok(added) => {
             let mut live = store.live();
             live.producers.extend(producers);
             replies.extend(accepted.into_iter().map(|(r, report)| (r, Ok(report))));
-            seal
+            added
         }
         Err(err) => {
             // A failed commit latched the store; anything else failed before writing.
@@ -350,20 +332,20 @@ fn commit_group(store: &Store, jobs: Vec<Job>) -> (Vec<(Reply, Result<IngestRepo
                 };
                 replies.push((reply, Err(err)));
             }
-            Due::No
+            0
         }
     };
-    (replies, seal)
+    (replies, added)
 }
 
 /// Writes the group's rows as one head entry and the producers' sequence numbers in one
-/// durable commit of `head.redb`, then publishes the state with the new heads. Returns whether
-/// the head is due for sealing. A failed commit latches the store.
+/// durable commit of `head.redb`, then publishes the state with the new heads. Returns the head
+/// rows added. A failed commit latches the store.
 fn commit(
     store: &Store,
     pending: BTreeMap<String, Group>,
     producers: &HashMap<String, u64>,
-) -> Result<Due> {
+) -> Result<usize> {
     let mut rows: Vec<(String, RecordBatch)> = Vec::new();
     for (name, p) in pending {
         // Each request's rows are sorted already: one merge pass.
@@ -372,7 +354,7 @@ fn commit(
         }
     }
     if rows.is_empty() && producers.is_empty() {
-        return Ok(Due::No);
+        return Ok(0);
     }
     let number = store.live().next_head;
     let mut txn = store.inner.head_db.begin_write()?;
@@ -385,8 +367,9 @@ fn commit(
     }
     store.commit(txn)?;
     if rows.is_empty() {
-        return Ok(Due::No);
+        return Ok(0);
     }
+    let added = rows.iter().map(|(_, b)| b.num_rows()).sum();
     store.live().next_head = number + 1;
     store.publish(Change {
         configs: None,
@@ -394,15 +377,7 @@ fn commit(
         entries: BTreeMap::new(),
         heads: HeadChange::Add(number, rows),
     })?;
-    let heads = &store.state().heads;
-    let seal_rows = store.inner.options.seal_rows;
-    Ok(if heads.rows() >= seal_rows.saturating_mul(HEAD_LIMIT) {
-        Due::Full
-    } else if heads.open_rows() >= seal_rows {
-        Due::Seal
-    } else {
-        Due::No
-    })
+    Ok(added)
 }
 
 fn now_millis() -> i64 {

@@ -411,7 +411,7 @@ impl Store {
 
 /// Locks `mutex`; a poisoned lock only means a panic elsewhere while it was held, and what it
 /// guards stays valid.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),

@@ -1,12 +1,29 @@
 //! The background seal thread: the live writer asks for a seal once the head is due and goes on
 //! committing (to `head.redb`) while it runs; one seal runs at a time. A request made during a
 //! seal runs another one right after it, so rows committed meanwhile are sealed too.
+//!
+//! Flow control, when rows arrive faster than seals move them (as RocksDB slows writes down
+//! before it stops them): past [`SLOW_HEAD`] times `Options::seal_rows` unsealed rows the writer
+//! paces itself to the rate of the last seal (down to a quarter of it as the head nears
+//! [`FULL_HEAD`] times), so acks slow down evenly; past [`FULL_HEAD`] times it waits for seals,
+//! so memory stays bounded.
 
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::Store;
+use super::{lock, Store};
+
+/// Unsealed rows, in multiples of `Options::seal_rows`, past which the writer paces itself.
+const SLOW_HEAD: usize = 2;
+
+/// Unsealed rows, in multiples of `Options::seal_rows`, past which the writer waits for seals.
+const FULL_HEAD: usize = 4;
+
+/// The longest pause of the writer after one commit while pacing.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// The seal thread, or `None` parts when no thread could be started (seals then run on the
 /// caller's thread).
@@ -16,6 +33,8 @@ pub(super) struct Sealer {
     wake: Option<Sender<()>>,
     /// Whether each seal succeeded, in order.
     done: Receiver<bool>,
+    /// Rows per second of the last seal the thread ran.
+    rate: Arc<Mutex<Option<f64>>>,
     thread: Option<JoinHandle<()>>,
     /// `store` itself, to seal on the caller's thread without a seal thread.
     store: Store,
@@ -26,28 +45,63 @@ impl Sealer {
     pub fn start(store: &Store) -> Sealer {
         let (wake, wanted) = crossbeam_channel::bounded::<()>(1);
         let (done_tx, done) = crossbeam_channel::unbounded();
+        let rate = Arc::new(Mutex::new(None));
         let sealer = store.clone();
+        let measured = rate.clone();
         let thread = std::thread::Builder::new()
             .name("tilefold-seal".into())
             .spawn(move || {
                 lower_priority();
                 while wanted.recv().is_ok() {
+                    let began = Instant::now();
                     // A failed seal commit latches the store; the next request reports it.
-                    let sealed = sealer.compact().is_ok();
-                    let _ = done_tx.send(sealed);
+                    let sealed = sealer.compact();
+                    if let Ok(report) = &sealed {
+                        let rows: usize = report.group_bys.values().sum();
+                        let seconds = began.elapsed().as_secs_f64();
+                        if rows > 0 && seconds > 0.0 {
+                            *lock(&measured) = Some(rows as f64 / seconds);
+                        }
+                    }
+                    let _ = done_tx.send(sealed.is_ok());
                 }
             })
             .ok();
         Sealer {
             wake: thread.as_ref().map(|_| wake),
             done,
+            rate,
             thread,
             store: store.clone(),
         }
     }
 
+    /// After a commit that added `added` head rows: asks for a seal when the rows no seal is
+    /// working on reached `seal_rows`, then paces or stops the writer if the head is too big.
+    pub fn after_commit(&self, added: usize) {
+        let seal_rows = self.store.inner.options.seal_rows;
+        let heads = &self.store.state().heads;
+        if heads.open_rows() >= seal_rows {
+            self.request();
+        }
+        let rows = heads.rows();
+        if rows >= seal_rows.saturating_mul(FULL_HEAD) {
+            let full = seal_rows.saturating_mul(FULL_HEAD);
+            self.wait_until(|| self.store.state().heads.rows() < full);
+        } else if rows >= seal_rows.saturating_mul(SLOW_HEAD) {
+            if let Some(rate) = *lock(&self.rate) {
+                // The seal rate at the slow mark, a quarter of it near the full one.
+                let slow = seal_rows.saturating_mul(SLOW_HEAD) as f64;
+                let full = seal_rows.saturating_mul(FULL_HEAD) as f64;
+                let slowdown = 1.0 + 3.0 * (rows as f64 - slow) / (full - slow).max(1.0);
+                let pause = Duration::from_secs_f64(added as f64 * slowdown / rate);
+                std::thread::sleep(MAX_PAUSE.min(pause));
+            }
+        }
+    }
+
     /// Asks for a seal; returns at once (without a seal thread: once it is done).
-    pub fn request(&self) {
+    fn request(&self) {
         match &self.wake {
             // Full: a seal is requested already, and it will cover every row committed so far.
             Some(wake) => {
@@ -60,7 +114,7 @@ impl Sealer {
     }
 
     /// Asks for seals and waits for them until `enough` holds or a seal fails.
-    pub fn wait_until(&self, enough: impl Fn() -> bool) {
+    fn wait_until(&self, enough: impl Fn() -> bool) {
         while self.done.try_recv().is_ok() {}
         while !enough() {
             self.request();
