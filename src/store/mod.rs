@@ -58,7 +58,10 @@ pub struct Options {
     /// A live row more than this many milliseconds ahead of the wall clock rejects its batch.
     /// Default: 10 minutes.
     pub max_future_skew_ms: i64,
-    /// The writer seals the head into segments once it holds this many rows. Default: 1,000,000.
+    /// The writer seals the head into segments once it holds this many rows, on a seal thread
+    /// while it goes on committing. Past twice this many unsealed rows it paces its commits to
+    /// the seal rate, past four times it waits for seals (~150 bytes of memory per head row).
+    /// Default: 1,000,000.
     pub seal_rows: usize,
     /// The most memory redb's page cache may hold. Default: 1 GiB. Fetch reads tiles through
     /// it: a store whose database file is larger than the cache pays a file read (a system call
