@@ -277,6 +277,18 @@ fn a_store_with_its_head_in_the_main_database_opens_with_its_rows_and_producers(
             txn.put_producer(id, *sequence).unwrap();
         }
         txn.commit().unwrap();
+        drop(main);
+        // And format version 1, which such a store has.
+        let raw =
+            redb::Database::create(dir.0.join(tilefold::storage::DATABASE_FILE_NAME)).unwrap();
+        let write = raw.begin_write().unwrap();
+        let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+        write
+            .open_table(meta)
+            .unwrap()
+            .insert("format_version", 1u32.to_le_bytes().as_slice())
+            .unwrap();
+        write.commit().unwrap();
     }
     let both: Vec<Event> = first.iter().chain(&second).cloned().collect();
     let store = Store::open(&dir.0).unwrap();
@@ -308,5 +320,32 @@ fn a_store_with_its_head_in_the_main_database_opens_with_its_rows_and_producers(
     assert_eq!(store.head_rows(), 0);
     assert_eq!(store.producer_sequence("p"), Some(3));
     check_values(&store, &all, end, "reopened");
+    store.check().unwrap();
+}
+
+/// `seal_rows: 0` seals after every commit, as 1 does (it once made the writer wait forever).
+#[test]
+fn seal_rows_zero_seals_after_every_commit() {
+    let dir = TempDir::new("seal-rows-zero");
+    let end = now();
+    let store = Store::open_with_options(
+        &dir.0,
+        Options {
+            seal_rows: 0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    store.apply(&configs()).unwrap();
+    let batches: Vec<Vec<Event>> = (0..8).map(|i| events(5, i * 5, end)).collect();
+    for batch in &batches {
+        store.submit(request(batch, None)).unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while store.head_rows() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(store.head_rows(), 0);
+    check_values(&store, &batches.concat(), end, "sealed");
     store.check().unwrap();
 }

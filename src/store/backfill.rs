@@ -334,7 +334,7 @@ type Evaluated = (Vec<(usize, Vec<Value>)>, Failed);
 ///
 /// Serving tiles read for an earlier row is sound because every evaluation of a backfill reads
 /// through one read transaction: the [`State`] taken once in [`Store::backfill`] and kept in
-/// [`Backfill`] for the whole run (`state.read`, with the heads of that same commit). Writers
+/// [`Backfill`] for the whole run (`state.read`, with the heads published with it). Writers
 /// publish new states, never change this one, so the tiles cannot change under a memo, which
 /// moreover lives for one run only.
 fn part_columns(

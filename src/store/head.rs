@@ -32,7 +32,7 @@ use crate::{Error, Result};
 ///
 /// A seal under way works on the rows *frozen* when it began (the entries up to
 /// [`Heads::sealing`]); rows committed meanwhile go to runs after them, so that the seal's end
-/// removes exactly the rows it sealed ([`Heads::sealed`]).
+/// removes exactly the rows it sealed ([`HeadChange::Sealed`]).
 #[derive(Debug, Clone, Default)]
 pub struct Heads {
     groups: BTreeMap<String, Arc<Head>>,

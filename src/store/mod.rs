@@ -8,7 +8,9 @@
 //!   applied, sorted by key and time), one file per source table partition.
 //!
 //! Every change writes its files first (temp, fsync, rename, fsync dir), then commits one redb
-//! transaction that references them; files no commit references are removed at open.
+//! transaction that references them; files no commit references are removed at open. A seal
+//! then also removes the head entries it sealed from `head.redb`, in a second commit that a
+//! crash may skip (`seal.rs`).
 
 mod backfill;
 mod bound;
@@ -161,7 +163,9 @@ impl Store {
 
     /// Opens the store with `options`. Live rows acknowledged before a crash are replayed from
     /// the head.
-    pub fn open_with_options(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
+    pub fn open_with_options(dir: impl AsRef<Path>, mut options: Options) -> Result<Store> {
+        // 0 would mean a seal after every commit, which 1 does too.
+        options.seal_rows = options.seal_rows.max(1);
         let dir = dir.as_ref().to_owned();
         let fs = options.fs.clone();
         fs.create_dir_all(&dir).map_err(Error::io(&dir))?;

@@ -43,8 +43,9 @@ pub struct SealReport {
 }
 
 impl Store {
-    /// Seals every unsealed live row into segments and tiles (the writer also does this on its
-    /// own once the head holds `Options::seal_rows` rows). Values do not change.
+    /// Seals every unsealed live row into segments and tiles (the seal thread also does this on
+    /// its own once the head holds `Options::seal_rows` rows). Live ingest goes on meanwhile.
+    /// Values do not change.
     pub fn compact(&self) -> Result<SealReport> {
         let _changes = self.changes()?;
         self.seal_locked()

@@ -8,6 +8,7 @@
 //! [`FULL_HEAD`] times), so acks slow down evenly; past [`FULL_HEAD`] times it waits for seals,
 //! so memory stays bounded.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{lock, Store};
+use crate::Error;
 
 /// Unsealed rows, in multiples of `Options::seal_rows`, past which the writer paces itself.
 const SLOW_HEAD: usize = 2;
@@ -54,8 +56,14 @@ impl Sealer {
                 lower_priority();
                 while wanted.recv().is_ok() {
                     let began = Instant::now();
-                    // A failed seal commit latches the store; the next request reports it.
-                    let sealed = sealer.compact();
+                    // A failed seal commit latches the store; the next request reports it. So
+                    // does a panic (a bug): reopening recovers the last commit.
+                    let sealed = std::panic::catch_unwind(AssertUnwindSafe(|| sealer.compact()))
+                        .unwrap_or_else(|_| {
+                            let err = Error::Request("a seal panicked".into());
+                            sealer.live().latch(&err);
+                            Err(err)
+                        });
                     if let Ok(report) = &sealed {
                         let rows: usize = report.group_bys.values().sum();
                         let seconds = began.elapsed().as_secs_f64();
@@ -113,7 +121,9 @@ impl Sealer {
         }
     }
 
-    /// Asks for seals and waits for them until `enough` holds or a seal fails.
+    /// Asks for seals and waits for them until `enough` holds or a seal fails. The caller (the
+    /// writer) adds no rows meanwhile, so the first seal that begins after this call seals every
+    /// row: `enough` must hold for an empty head (`seal_rows` is at least 1).
     fn wait_until(&self, enough: impl Fn() -> bool) {
         while self.done.try_recv().is_ok() {}
         while !enough() {

@@ -118,7 +118,10 @@ fn another_format_version_is_refused() {
             let definition: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
             let mut table = write.open_table(definition).unwrap();
             table
-                .insert("format_version", 2u32.to_le_bytes().as_slice())
+                .insert(
+                    "format_version",
+                    (FORMAT_VERSION + 1).to_le_bytes().as_slice(),
+                )
                 .unwrap();
         }
         write.commit().unwrap();
@@ -129,10 +132,44 @@ fn another_format_version_is_refused() {
             found,
             expected,
         }) => {
-            assert_eq!((p, found, expected), (path, 2, FORMAT_VERSION));
+            assert_eq!(
+                (p, found, expected),
+                (path, FORMAT_VERSION + 1, FORMAT_VERSION)
+            );
         }
         other => panic!("expected FormatVersion, got {other:?}"),
     }
+}
+
+/// A version-1 database (live ingest's tables inside it) opens, and is marked with the current
+/// version, so that a version-1 build refuses it from then on.
+#[test]
+fn a_version_1_database_is_upgraded_in_place() {
+    use redb::ReadableDatabase;
+    let dir = TempDir::new("db-format-upgrade");
+    let path = dir.path().join(DATABASE_FILE_NAME);
+    drop(Database::open(dir.path()).unwrap());
+    let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let version = || -> u32 {
+        let raw = redb::Database::create(&path).unwrap();
+        let read = raw.begin_read().unwrap();
+        let table = read.open_table(meta).unwrap();
+        let value = table.get("format_version").unwrap().unwrap();
+        u32::from_le_bytes(value.value().try_into().unwrap())
+    };
+    {
+        let raw = redb::Database::create(&path).unwrap();
+        let write = raw.begin_write().unwrap();
+        write
+            .open_table(meta)
+            .unwrap()
+            .insert("format_version", 1u32.to_le_bytes().as_slice())
+            .unwrap();
+        write.commit().unwrap();
+    }
+    assert_eq!(version(), 1);
+    drop(Database::open(dir.path()).unwrap());
+    assert_eq!(version(), FORMAT_VERSION);
 }
 
 #[test]

@@ -32,8 +32,14 @@ pub use head::HEAD_DATABASE_FILE_NAME;
 pub use read::ReadTxn;
 pub use write::WriteTxn;
 
-/// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this build reads and writes: 2, live ingest's tables in `head.redb`.
+/// Version 1 kept them in `tilefold.redb`; such a database opens and is marked version 2 (its
+/// old head entries are read alongside `head.redb`'s until the next seal removes them), so a
+/// build of version 1, which would not see `head.redb`, refuses it from then on.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The older format this build upgrades in place.
+const UPGRADES_FROM: u32 = 1;
 
 /// The database's file name inside a store directory.
 pub const DATABASE_FILE_NAME: &str = "tilefold.redb";
@@ -125,6 +131,7 @@ impl Database {
         }
         let database = Database::open_file(fs, path, cache_bytes)?;
         match database.begin_read()?.format_version()? {
+            Some(UPGRADES_FROM) => database.initialize()?,
             Some(found) => database.check_format_version(found)?,
             // A database created in place by an earlier build, which crashed before this commit.
             None => database.initialize()?,
@@ -229,7 +236,7 @@ fn create(fs: &dyn FileSystem, dir: &Path, path: &Path) -> Result<()> {
 pub(crate) fn database_error(context: &str, err: impl Into<redb::Error>) -> StorageError {
     match err.into() {
         redb::Error::Corrupted(detail) => StorageError::corrupted(
-            format!("database {DATABASE_FILE_NAME}"),
+            format!("database {DATABASE_FILE_NAME} or {HEAD_DATABASE_FILE_NAME}"),
             format!("{context}: {detail}"),
         ),
         err => StorageError::Database(format!("{context}: {err}")),
