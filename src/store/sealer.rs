@@ -136,7 +136,8 @@ impl Sealer {
 }
 
 /// The nice value of seal threads: fetches and live commits take the CPU first, and seals use
-/// what is left (when the head is full, the writer waits and leaves it to them).
+/// what is left (when the head is full, the writer waits and leaves it to them). The price:
+/// `apply`, `load` and `compact` wait for a seal under way, which runs slower on a busy CPU.
 const SEAL_NICE: i32 = 10;
 
 /// Lowers the calling thread's scheduling priority to [`SEAL_NICE`]; threads it starts (the
