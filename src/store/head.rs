@@ -255,15 +255,6 @@ impl Head {
         }
     }
 
-    /// Every row in one batch sorted by (key, ts).
-    #[cfg(test)]
-    pub fn merged(&self) -> Result<Option<RecordBatch>> {
-        if self.runs.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(merge_runs(&self.runs)?))
-    }
-
     /// The frozen rows (a seal's) in one batch sorted by (key, ts); `None` if none are.
     pub fn frozen_merged(&self) -> Result<Option<RecordBatch>> {
         if self.frozen == 0 {
@@ -460,7 +451,7 @@ mod tests {
         assert_eq!(head.rows(), all.len());
         // A stable sort by (key, ts) keeps insertion order on ties: older batches first.
         all.sort_by_key(|r| (r.0, r.1));
-        assert_eq!(triples(&head.merged().unwrap().unwrap()), all);
+        assert_eq!(triples(&merge_runs(&head.runs).unwrap()), all);
         let mut out = Vec::new();
         head.key_rows(&[3], &(1..4), &mut out);
         let mut got: Vec<_> = out.iter().flat_map(triples).collect();
@@ -546,7 +537,7 @@ mod tests {
                     assert!(all.is_empty(), "{what}");
                     continue;
                 };
-                let merged = head.merged().unwrap().unwrap();
+                let merged = merge_runs(&head.runs).unwrap();
                 assert_eq!(sorted(triples(&merged)), sorted(all.clone()), "{what}");
                 let got = head
                     .frozen_merged()

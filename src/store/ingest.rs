@@ -371,12 +371,7 @@ fn commit(
     }
     let added = rows.iter().map(|(_, b)| b.num_rows()).sum();
     store.live().next_head = number + 1;
-    store.publish(Change {
-        configs: None,
-        tables: None,
-        entries: BTreeMap::new(),
-        heads: HeadChange::Add(number, rows),
-    })?;
+    store.publish(Change::heads(HeadChange::Add(number, rows)))?;
     Ok(added)
 }
 

@@ -127,6 +127,18 @@ pub(super) struct Change {
     pub heads: HeadChange,
 }
 
+impl Change {
+    /// A change of the heads alone (a commit of `head.redb`, or a seal's freeze or thaw).
+    fn heads(heads: HeadChange) -> Change {
+        Change {
+            configs: None,
+            tables: None,
+            entries: BTreeMap::new(),
+            heads,
+        }
+    }
+}
+
 /// One committed state: configs, catalog, bound GroupBys and the read transaction of that commit.
 #[derive(Debug)]
 struct State {
@@ -493,15 +505,14 @@ fn load_state(dir: &Path, db: &Database, head_db: &Database) -> Result<(State, i
         let last = producers.entry(id).or_default();
         *last = (*last).max(sequence);
     }
-    let live = ingest::Live::new(
-        producers,
-        entries
-            .keys()
-            .last()
-            .map_or(sealed_through, |&last| last.max(sealed_through))
-            + 1,
-        legacy_head,
-    );
+    // Numbers are never reused, not even those of sealed entries already removed.
+    let next_head = entries
+        .keys()
+        .last()
+        .map_or(0, |&last| last)
+        .max(sealed_through)
+        + 1;
+    let live = ingest::Live::new(producers, next_head, legacy_head);
     let state = State {
         online: online_joins(&joins, &bound),
         group_bys: Arc::new(group_bys),

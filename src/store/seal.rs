@@ -56,7 +56,7 @@ impl Store {
         if self.state().heads.entries().is_none() {
             return Ok(SealReport::default());
         }
-        self.publish(heads_change(HeadChange::Freeze))?;
+        self.publish(Change::heads(HeadChange::Freeze))?;
         let state = self.state();
         let Some(through) = state.heads.sealing() else {
             return Ok(SealReport::default());
@@ -65,7 +65,7 @@ impl Store {
             Ok(report) => report,
             Err(err) => {
                 // Best effort: a store that cannot publish is latched already.
-                let _ = self.publish(heads_change(HeadChange::Thaw));
+                let _ = self.publish(Change::heads(HeadChange::Thaw));
                 return Err(err);
             }
         };
@@ -153,16 +153,6 @@ impl Store {
         })?;
         self.remove_files(&obsolete);
         Ok(report)
-    }
-}
-
-/// A change of the heads alone.
-fn heads_change(heads: HeadChange) -> Change {
-    Change {
-        configs: None,
-        tables: None,
-        entries: BTreeMap::new(),
-        heads,
     }
 }
 

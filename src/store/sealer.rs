@@ -93,15 +93,16 @@ impl Sealer {
             self.request();
         }
         let rows = heads.rows();
-        if rows >= seal_rows.saturating_mul(FULL_HEAD) {
-            let full = seal_rows.saturating_mul(FULL_HEAD);
+        let (slow, full) = (
+            seal_rows.saturating_mul(SLOW_HEAD),
+            seal_rows.saturating_mul(FULL_HEAD),
+        );
+        if rows >= full {
             self.wait_until(|| self.store.state().heads.rows() < full);
-        } else if rows >= seal_rows.saturating_mul(SLOW_HEAD) {
+        } else if rows >= slow {
             if let Some(rate) = *lock(&self.rate) {
                 // The seal rate at the slow mark, a quarter of it near the full one.
-                let slow = seal_rows.saturating_mul(SLOW_HEAD) as f64;
-                let full = seal_rows.saturating_mul(FULL_HEAD) as f64;
-                let slowdown = 1.0 + 3.0 * (rows as f64 - slow) / (full - slow).max(1.0);
+                let slowdown = 1.0 + 3.0 * (rows - slow) as f64 / (full - slow).max(1) as f64;
                 let pause = Duration::from_secs_f64(added as f64 * slowdown / rate);
                 std::thread::sleep(MAX_PAUSE.min(pause));
             }

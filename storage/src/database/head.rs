@@ -77,23 +77,9 @@ impl ReadTxn {
     /// The last head entry a seal holds (recorded by [`WriteTxn::put_sealed_through`]); 0 if
     /// none.
     pub fn sealed_through(&self) -> Result<u64> {
-        let Some(meta) = open_optional(&self.txn, META)? else {
-            return Ok(0);
-        };
-        let context = "reading the last sealed head entry";
-        let Some(value) = meta
-            .get(SEALED_THROUGH_KEY)
-            .map_err(|err| database_error(context, err))?
-        else {
-            return Ok(0);
-        };
-        let bytes: [u8; 8] = value.value().try_into().map_err(|_| {
-            StorageError::corrupted(
-                format!("meta entry {SEALED_THROUGH_KEY}"),
-                format!("{} bytes, expected 8", value.value().len()),
-            )
-        })?;
-        Ok(u64::from_le_bytes(bytes))
+        Ok(self
+            .meta::<8>(SEALED_THROUGH_KEY)?
+            .map_or(0, u64::from_le_bytes))
     }
 
     /// Every head entry numbered after `after` as (number, payload), in number order,

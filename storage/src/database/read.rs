@@ -73,23 +73,27 @@ impl ReadTxn {
 
     /// The recorded format version, `None` in a database not yet initialized.
     pub(super) fn format_version(&self) -> Result<Option<u32>> {
+        Ok(self
+            .meta::<4>(super::FORMAT_VERSION_KEY)?
+            .map(u32::from_le_bytes))
+    }
+
+    /// The `meta` entry `key`, which must be `N` bytes long; `None` if it is absent.
+    pub(super) fn meta<const N: usize>(&self, key: &str) -> Result<Option<[u8; N]>> {
         let Some(meta) = open_optional(&self.txn, META)? else {
             return Ok(None);
         };
-        let context = "reading the format version";
-        let Some(value) = meta
-            .get(super::FORMAT_VERSION_KEY)
-            .map_err(|err| database_error(context, err))?
-        else {
+        let context = format!("reading meta entry {key}");
+        let Some(value) = meta.get(key).map_err(|err| database_error(&context, err))? else {
             return Ok(None);
         };
-        let bytes: [u8; 4] = value.value().try_into().map_err(|_| {
+        let bytes: [u8; N] = value.value().try_into().map_err(|_| {
             StorageError::corrupted(
-                "meta entry format_version",
-                format!("{} bytes, expected 4", value.value().len()),
+                format!("meta entry {key}"),
+                format!("{} bytes, expected {N}", value.value().len()),
             )
         })?;
-        Ok(Some(u32::from_le_bytes(bytes)))
+        Ok(Some(bytes))
     }
 
     /// Every stored config as (name, compiled JSON), ordered by name.
