@@ -18,6 +18,7 @@ use tilefold_storage::{ReadTxn, Segment};
 
 use super::catalog::{GroupByEntry, RoleName};
 use super::head::Head;
+use super::key_index::{partition_point, KeyIndex};
 
 /// One GroupBy with data.
 #[derive(Debug)]
@@ -403,33 +404,46 @@ pub(super) fn key_rows(
     let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
     let n = keys.len();
     let lo = partition_point(n, |i| keys.value(i) < key);
-    let hi = lo + partition_point(n - lo, |i| keys.value(lo + i) <= key);
+    // A key's rows are few next to the batch's: gallop to their end from the first.
+    let mut step = 1;
+    while lo + step < n && keys.value(lo + step) == key {
+        step *= 2;
+    }
+    let upper = (lo + step).min(n);
+    let hi = lo + partition_point(upper - lo, |i| keys.value(lo + i) <= key);
+    rows_in(batch, lo..hi, range)
+}
+
+/// [`key_rows`] through the batch's key index.
+pub(super) fn indexed_key_rows(
+    batch: &RecordBatch,
+    index: &KeyIndex,
+    key: &[u8],
+    range: Option<&Range<i64>>,
+) -> Option<RecordBatch> {
+    let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
+    rows_in(batch, index.rows(keys, key), range)
+}
+
+/// Rows `rows` of `batch` (one key's, sorted by ts) with `ts` in `range`, zero-copy.
+fn rows_in(
+    batch: &RecordBatch,
+    rows: Range<usize>,
+    range: Option<&Range<i64>>,
+) -> Option<RecordBatch> {
     let (lo, hi) = match range {
         Some(range) => {
             let ts = batch
                 .column_by_name(TIME_COLUMN)?
                 .as_primitive_opt::<Int64Type>()?;
-            let ts = &ts.values()[lo..hi];
+            let ts = ts.values().get(rows.clone())?;
             let a = ts.partition_point(|&t| t < range.start);
             let b = ts.partition_point(|&t| t < range.end);
-            (lo + a, lo + b)
+            (rows.start + a, rows.start + b)
         }
-        None => (lo, hi),
+        None => (rows.start, rows.end),
     };
     (hi > lo).then(|| batch.slice(lo, hi - lo))
-}
-
-fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
 use tilefold_storage::StorageError;
 
-use super::bound::key_rows;
+use super::bound::indexed_key_rows;
+use super::key_index::KeyIndex;
 use crate::{Error, Result};
 
 /// The unsealed rows of every GroupBy, and the first and last head entry holding them.
@@ -148,8 +149,8 @@ const MERGE_RUNS: usize = 4;
 /// One GroupBy's unsealed rows. Immutable: a commit makes a new head ([`Head::with`]).
 #[derive(Debug, Clone)]
 pub struct Head {
-    /// Sorted by (key, ts), oldest first; sizes (roughly) decrease.
-    runs: Vec<RecordBatch>,
+    /// Oldest first; sizes (roughly) decrease.
+    runs: Vec<Run>,
     rows: usize,
     /// The first `frozen` runs, of `frozen_rows` rows, are a seal's: never merged with later ones.
     frozen: usize,
@@ -158,13 +159,43 @@ pub struct Head {
     max_ts: i64,
 }
 
+/// Rows sorted by (key, ts), and the index of their keys: a fetch looks a key up in every run.
+#[derive(Debug, Clone)]
+struct Run {
+    rows: RecordBatch,
+    keys: Arc<KeyIndex>,
+}
+
+impl Run {
+    fn new(rows: RecordBatch) -> Run {
+        let keys = rows
+            .column_by_name(KEY_COLUMN)
+            .and_then(|c| c.as_binary_opt::<i32>())
+            .map(KeyIndex::new)
+            .unwrap_or_default();
+        Run {
+            rows,
+            keys: Arc::new(keys),
+        }
+    }
+
+    fn num_rows(&self) -> usize {
+        self.rows.num_rows()
+    }
+}
+
+/// The rows of `runs`.
+fn batches(runs: &[Run]) -> Vec<RecordBatch> {
+    runs.iter().map(|run| run.rows.clone()).collect()
+}
+
 impl Head {
     /// A head of one run, `rows` sorted by (key, ts).
     pub fn new(rows: RecordBatch) -> Head {
         let (min_ts, max_ts) = super::rebuild::ts_range(&rows);
         Head {
             rows: rows.num_rows(),
-            runs: vec![rows],
+            runs: vec![Run::new(rows)],
             frozen: 0,
             frozen_rows: 0,
             min_ts,
@@ -180,7 +211,7 @@ impl Head {
         let (min_ts, max_ts) = super::rebuild::ts_range(&rows);
         let added = rows.num_rows();
         let mut runs = self.runs.clone();
-        runs.push(rows);
+        runs.push(Run::new(rows));
         // Tiered merging: four runs of about the same size become one, so each row is copied
         // about log4(rows / batch) times and a read searches a few runs per tier.
         while runs.len() - self.frozen >= MERGE_RUNS {
@@ -188,9 +219,9 @@ impl Head {
             if runs[n - MERGE_RUNS].num_rows() > 2 * runs[n - 1].num_rows() {
                 break;
             }
-            let merged = merge_runs(&runs[n - MERGE_RUNS..])?;
+            let merged = merge_runs(&batches(&runs[n - MERGE_RUNS..]))?;
             runs.truncate(n - MERGE_RUNS);
-            runs.push(merged);
+            runs.push(Run::new(merged));
         }
         Ok(Head {
             rows: self.rows + added,
@@ -221,7 +252,7 @@ impl Head {
         let (min_ts, max_ts) = runs
             .iter()
             .filter(|run| run.num_rows() > 0)
-            .map(super::rebuild::ts_range)
+            .map(|run| super::rebuild::ts_range(&run.rows))
             .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))?;
         Some(Head {
             rows: self.rows - self.frozen_rows,
@@ -242,7 +273,7 @@ impl Head {
     }
 
     pub fn schema(&self) -> Option<SchemaRef> {
-        self.runs.first().map(|r| r.schema())
+        self.runs.first().map(|r| r.rows.schema())
     }
 
     /// Appends the rows of `key` with `ts` in `range`, one batch per run, each sorted by ts.
@@ -251,7 +282,7 @@ impl Head {
             return;
         }
         for run in &self.runs {
-            out.extend(key_rows(run, key, Some(range)));
+            out.extend(indexed_key_rows(&run.rows, &run.keys, key, Some(range)));
         }
     }
 
@@ -260,7 +291,7 @@ impl Head {
         if self.frozen == 0 {
             return Ok(None);
         }
-        Ok(Some(merge_runs(&self.runs[..self.frozen])?))
+        Ok(Some(merge_runs(&batches(&self.runs[..self.frozen]))?))
     }
 }
 
@@ -451,7 +482,7 @@ mod tests {
         assert_eq!(head.rows(), all.len());
         // A stable sort by (key, ts) keeps insertion order on ties: older batches first.
         all.sort_by_key(|r| (r.0, r.1));
-        assert_eq!(triples(&merge_runs(&head.runs).unwrap()), all);
+        assert_eq!(triples(&merge_runs(&batches(&head.runs)).unwrap()), all);
         let mut out = Vec::new();
         head.key_rows(&[3], &(1..4), &mut out);
         let mut got: Vec<_> = out.iter().flat_map(triples).collect();
@@ -537,7 +568,7 @@ mod tests {
                     assert!(all.is_empty(), "{what}");
                     continue;
                 };
-                let merged = merge_runs(&head.runs).unwrap();
+                let merged = merge_runs(&batches(&head.runs)).unwrap();
                 assert_eq!(sorted(triples(&merged)), sorted(all.clone()), "{what}");
                 let got = head
                     .frozen_merged()

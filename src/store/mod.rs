@@ -20,6 +20,7 @@ mod conform;
 mod fetch;
 mod head;
 mod ingest;
+mod key_index;
 mod load;
 mod prepare;
 mod rebuild;
