@@ -17,6 +17,7 @@ use super::distinct::distinct_insert;
 use super::ir::{DistinctItem, DistinctRef, DistinctSet};
 use super::kernel::Kernel;
 use super::moments::Moments;
+use super::ordered::{timed_list_merge_item, Keep};
 use super::part::{AggregationPart, Shape};
 use super::{percentile, AggregationError, DecodeError, Ir};
 use crate::{DataType, Value};
@@ -109,12 +110,56 @@ fn merge_part(
         Some(bound) if matches!(ir, Ir::Empty | Ir::Distinct(_)) => {
             Ok(merge_distinct(part, r, ir, bound)?)
         }
-        _ => {
-            let state = decode_part(part, r)?;
-            part.merge_owned(ir, state)
-                .map_err(MergeEncodedError::Merge)
+        _ => match part.timed_list_bound() {
+            Some((k, keep)) if matches!(ir, Ir::Empty | Ir::TimedList(_)) => {
+                Ok(merge_timed_list(part, r, ir, k, keep)?)
+            }
+            _ => {
+                let state = decode_part(part, r)?;
+                part.merge_owned(ir, state)
+                    .map_err(MergeEncodedError::Merge)
+            }
+        },
+    }
+}
+
+/// A FIRST_K / LAST_K state read from `r` into `ir` (empty or a list), item by item: what
+/// decoding it and merging gives, without building the decoded list, and an item that cannot
+/// enter the list (it is full of better ones) is read but not kept.
+fn merge_timed_list(
+    part: &AggregationPart,
+    r: &mut Reader<'_>,
+    ir: &mut Ir,
+    k: usize,
+    keep: Keep,
+) -> Result<(), DecodeError> {
+    let at = r.pos;
+    match r.u8()? {
+        EMPTY => return Ok(()),
+        TIMED_LIST => {}
+        tag => {
+            return Err(DecodeError {
+                offset: at,
+                reason: format!("tag {tag} is not a state of {}", part.operation()),
+            })
         }
     }
+    let n = r.len(9)?;
+    if ir.is_empty() {
+        *ir = Ir::TimedList(Vec::with_capacity(n.min(k)));
+    }
+    let Ir::TimedList(list) = ir else {
+        return Ok(());
+    };
+    let element = part.element_type();
+    let mut from = 0;
+    for _ in 0..n {
+        let item = (r.i64()?, decode_value(r, element, 0)?);
+        if from < k {
+            from = timed_list_merge_item(list, from, item, k, keep);
+        }
+    }
+    Ok(())
 }
 
 /// A DISTINCT state read from `r` into `ir` (empty or a set), item by item.

@@ -107,6 +107,29 @@ fn merge_sorted<T: Clone>(a: &mut Vec<T>, b: &[T], k: usize, better: impl Fn(&T,
     *a = out;
 }
 
+/// Merges `item` into the best-first `list` (cut at `k`), as [`merge`] would merge a list
+/// holding it: a listed item it ties with stays first. Searches from `from` on, where the
+/// item before it in its own best-first list landed; returns where the next one's search
+/// starts (`k` or more: no later item can enter).
+pub fn timed_list_merge_item(
+    list: &mut Vec<(i64, Value)>,
+    from: usize,
+    item: (i64, Value),
+    k: usize,
+    keep: Keep,
+) -> usize {
+    let from = from.min(list.len());
+    let pos = from
+        + list[from..].partition_point(|e| keep.better(cmp_timed(e, &item)) != Ordering::Less);
+    if pos < k {
+        list.insert(pos, item);
+        list.truncate(k);
+        pos + 1
+    } else {
+        pos
+    }
+}
+
 /// Merges states of the ordered family; `false` if the two states are of different kinds.
 pub fn merge(a: &mut Ir, b: &Ir, k: usize, keep: Keep) -> bool {
     match (&mut *a, b) {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::codec::{self, MergeEncodedError};
 use super::kernel::{Kernel, KeyFormat};
 use super::moments::Moment;
+use super::ordered::Keep;
 use super::{AggregationError, DecodeError, Ir, Scalar};
 use crate::config::Operation;
 use crate::{DataType, Value};
@@ -293,6 +294,18 @@ impl AggregationPart {
         match &self.kernel {
             Kernel::UniqueCount if plain => Some(None),
             Kernel::BoundedUniqueCount(k) if plain => Some(Some(*k)),
+            _ => None,
+        }
+    }
+
+    /// For a FIRST_K or LAST_K part whose states the kernel merges directly (no bucket, no map
+    /// or elementWise shape): its k and the end of the order it keeps.
+    pub(super) fn timed_list_bound(&self) -> Option<(usize, Keep)> {
+        let plain = self.bucket_column.is_none()
+            && !matches!(self.shape, Shape::PerKey | Shape::ElementWise);
+        match &self.kernel {
+            Kernel::FirstK(k) if plain => Some((*k, Keep::Least)),
+            Kernel::LastK(k) if plain => Some((*k, Keep::Greatest)),
             _ => None,
         }
     }
