@@ -1,11 +1,12 @@
 //! Fetch latency: `fetch_join("shop/checkout.v1", user, at)` on a store holding N purchase events
-//! over 100k users (30 days), returns and a users snapshot, at the end of the data ("now" for a
-//! store whose newest events just arrived).
+//! over 100k users (30 days, or `TILEFOLD_FETCH_DAYS`), returns and a users snapshot, at the end
+//! of the data ("now" for a store whose newest events just arrived).
 //!
 //! ```sh
 //! cargo bench --bench fetch                                  # 1M and 10M events
 //! TILEFOLD_FETCH_EVENTS=1000000 cargo bench --bench fetch     # one size
 //! TILEFOLD_FETCH_CACHE_MB=4096 cargo bench --bench fetch       # a bigger page cache
+//! TILEFOLD_FETCH_DAYS=365 cargo bench --bench fetch            # a year of history
 //! ```
 //!
 //! Stores are built once per size under `target/bench-fetch/` and reused. Besides criterion's
@@ -27,9 +28,21 @@ use shop::{load_shop, Rng, USERS};
 /// 2026-11-01T00:00Z, the end of the data.
 const END: i64 = 1_793_491_200_000;
 
+/// Days of history (`TILEFOLD_FETCH_DAYS`, default 30).
+fn days() -> u64 {
+    std::env::var("TILEFOLD_FETCH_DAYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+}
+
 fn store_for(events: usize) -> Store {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let dir = PathBuf::from(target).join(format!("bench-fetch/store-{events}"));
+    let name = match days() {
+        30 => format!("store-{events}"),
+        days => format!("store-{events}-{days}d"),
+    };
+    let dir = PathBuf::from(target).join("bench-fetch").join(name);
     let ready = dir.join("READY");
     if ready.exists() {
         // `TILEFOLD_FETCH_CACHE_MB`: redb's page cache (default 1 GiB, the store's default).
@@ -49,7 +62,7 @@ fn store_for(events: usize) -> Store {
         .apply(&load_path(format!("{root}/query/tests/fixtures/production")).expect("configs"))
         .expect("apply");
     let started = Instant::now();
-    load_shop(&store, events, END);
+    load_shop(&store, events, days(), END);
     eprintln!(
         "fetch bench: loaded {events} purchases in {:.1?}",
         started.elapsed()

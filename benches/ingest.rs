@@ -429,7 +429,7 @@ fn template(events: usize, end: i64) -> PathBuf {
     let store = Store::open_with_options(&dir, options()).expect("create the template store");
     store.apply(&configs()).expect("apply");
     let started = Instant::now();
-    load_shop(&store, events, end);
+    load_shop(&store, events, 30, end);
     drop(store);
     std::fs::write(dir.join("READY"), b"").expect("mark the template ready");
     eprintln!(

@@ -64,10 +64,10 @@ pub fn purchases(rng: &mut Rng, users: &[u64], ts: Vec<i64>) -> RecordBatch {
     RecordBatch::try_new(purchases_schema(), columns).expect("purchases batch")
 }
 
-/// Loads `events` purchases over the 30 days before `end` (in chunks of one million rows), a
-/// tenth as many returns, and the users snapshots of the last two days into `store`, which has
-/// the sample configs applied.
-pub fn load_shop(store: &Store, events: usize, end: i64) {
+/// Loads `events` purchases over the `days` days before `end` (in chunks of one million rows),
+/// a tenth as many returns, and the users snapshots of the last two days into `store`, which
+/// has the sample configs applied.
+pub fn load_shop(store: &Store, events: usize, days: u64, end: i64) {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     // Purchases, in chunks of one million rows.
     let mut batches = Vec::new();
@@ -76,7 +76,7 @@ pub fn load_shop(store: &Store, events: usize, end: i64) {
         let n = left.min(1_000_000);
         left -= n;
         let ts: Vec<i64> = (0..n)
-            .map(|_| end - 1 - rng.below(30 * DAY as u64) as i64)
+            .map(|_| end - 1 - rng.below(days * DAY as u64) as i64)
             .collect();
         let users: Vec<u64> = (0..n).map(|_| rng.below(USERS)).collect();
         batches.push(purchases(&mut rng, &users, ts));

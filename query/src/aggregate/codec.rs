@@ -89,6 +89,49 @@ pub fn merge_row(
     Ok(())
 }
 
+/// [`merge_row`] for the parts `needed` marks; the others' states are read past, not merged
+/// (a window evaluation whose windows that use them are complete).
+pub fn merge_row_parts(
+    parts: &[AggregationPart],
+    into: &mut [Ir],
+    bytes: &[u8],
+    needed: &[bool],
+) -> Result<(), MergeEncodedError> {
+    let mut r = row_reader(parts, bytes)?;
+    for (i, (part, ir)) in parts.iter().zip(into.iter_mut()).enumerate() {
+        if needed.get(i).copied().unwrap_or(true) {
+            merge_part(part, &mut r, ir)?;
+        } else {
+            skip_part(part, &mut r)?;
+        }
+    }
+    r.finish()?;
+    Ok(())
+}
+
+/// Reads past one part's state, checking it as decoding does; a UNIQUE_COUNT set's items are
+/// only read (no set is built).
+fn skip_part(part: &AggregationPart, r: &mut Reader<'_>) -> Result<(), DecodeError> {
+    if part.distinct_bound().is_none() {
+        return decode_part(part, r).map(drop);
+    }
+    let at = r.pos;
+    match r.u8()? {
+        EMPTY => Ok(()),
+        DISTINCT => {
+            let n = r.len(5)?;
+            for _ in 0..n {
+                r.distinct_item()?;
+            }
+            Ok(())
+        }
+        tag => Err(DecodeError {
+            offset: at,
+            reason: format!("tag {tag} is not a state of {}", part.operation()),
+        }),
+    }
+}
+
 /// [`merge_row`] for bytes written by [`encode_one`].
 pub fn merge_one(
     part: &AggregationPart,

@@ -119,8 +119,8 @@ pub fn timed_list_merge_item(
     keep: Keep,
 ) -> usize {
     let from = from.min(list.len());
-    let pos = from
-        + list[from..].partition_point(|e| keep.better(cmp_timed(e, &item)) != Ordering::Less);
+    let pos =
+        from + list[from..].partition_point(|e| keep.better(cmp_timed(e, &item)) != Ordering::Less);
     if pos < k {
         list.insert(pos, item);
         list.truncate(k);

@@ -315,6 +315,28 @@ impl RowAggregator {
         codec::merge_row(&self.parts, into, bytes)
     }
 
+    /// [`Self::merge_encoded`] for the parts `needed` marks (see [`Self::parts_needed`]); the
+    /// others' states are left as they are.
+    pub fn merge_encoded_parts(
+        &self,
+        into: &mut [Ir],
+        bytes: &[u8],
+        needed: &[bool],
+    ) -> Result<(), MergeEncodedError> {
+        codec::merge_row_parts(&self.parts, into, bytes, needed)
+    }
+
+    /// Per part, whether a column over one of the windows `pending` holds finalizes it.
+    pub fn parts_needed(&self, pending: impl Fn(usize) -> bool) -> Vec<bool> {
+        let mut needed = vec![false; self.parts.len()];
+        for c in &self.columns {
+            if pending(c.window) {
+                needed[c.part] = true;
+            }
+        }
+        needed
+    }
+
     /// Decodes bytes written by [`Self::encode`] for the same GroupBy.
     pub fn decode(&self, bytes: &[u8]) -> Result<Vec<Ir>, DecodeError> {
         codec::decode_row(&self.parts, bytes)

@@ -85,6 +85,10 @@ pub(super) fn evaluate(
     let mut acc = aggregator.new_irs();
     let mut batches = Vec::new();
     let mut unsealed_done = end;
+    // Tiles merge only the parts of windows not yet complete: an unbounded window's old tiles
+    // cost its own parts, not every part's.
+    let mut complete = vec![false; evaluator.windows.len()];
+    let mut needed = aggregator.parts_needed(|_| true);
     for (w, pieces) in steps {
         let start = starts[w];
         if start < unsealed_done {
@@ -104,7 +108,7 @@ pub(super) fn evaluate(
                 Piece::Tiles { level, starts } => {
                     for (start, bytes) in tiles[level.index()].within(&starts) {
                         aggregator
-                            .merge_encoded(&mut acc, bytes)
+                            .merge_encoded_parts(&mut acc, bytes, &needed)
                             .map_err(|e| match e {
                                 MergeEncodedError::Decode(source) => EvalError::Tile {
                                     group_by: evaluator.name.clone(),
@@ -129,6 +133,8 @@ pub(super) fn evaluate(
         }
         // Window `w` is complete: its columns read the states as they are now.
         aggregator.finalize_window(w, &acc, &mut values);
+        complete[w] = true;
+        needed = aggregator.parts_needed(|w| !complete.get(w).copied().unwrap_or(false));
     }
     if read {
         data.give_back_tiles(key, &mut tiles);
