@@ -308,12 +308,23 @@ impl GroupByData for DataView<'_> {
         spans: &[(Level, Range<i64>)],
         out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError> {
-        let spans: Vec<(u8, Range<i64>)> = spans
+        let mut spans: Vec<(u8, Range<i64>)> = spans
             .iter()
             .map(|(level, starts)| (*level as u8, starts.clone()))
             .collect();
         match self.memo.and_then(|memo| memo.try_borrow_mut().ok()) {
-            Some(mut memo) => self.memo_tiles(&mut memo, key, &spans, out),
+            Some(mut memo) => {
+                // The memo holds one range per level: a level's ranges become the one spanning
+                // them (the next rows of the key mostly ask for what lies between).
+                spans.dedup_by(|next, joined| {
+                    let same = next.0 == joined.0;
+                    if same {
+                        joined.1.end = joined.1.end.max(next.1.end);
+                    }
+                    same
+                });
+                self.memo_tiles(&mut memo, key, &spans, out)
+            }
             None => self.read_tiles(key, &spans, out),
         }
     }

@@ -54,23 +54,25 @@ pub(super) fn evaluate(
         };
         steps.push((w, pieces));
     }
-    // One range read per level for all windows (a fetch is a few range scans, DESIGN.md).
-    let mut spans: [Option<Range<i64>>; LEVELS] = Default::default();
-    for (_, pieces) in &steps {
-        for piece in pieces {
-            if let Piece::Tiles { level, starts } = piece {
-                let span = &mut spans[level.index()];
-                *span = Some(match span.take() {
-                    Some(s) => s.start.min(starts.start)..s.end.max(starts.end),
-                    None => starts.clone(),
-                });
-            }
-        }
-    }
-    let spans: Vec<(Level, Range<i64>)> = Level::ALL
-        .into_iter()
-        .filter_map(|level| Some((level, spans[level.index()].take()?)))
+    // The tile ranges of all windows, per level, joined where they touch: one read serves
+    // them all (a fetch is a few range scans, DESIGN.md). A long window's ranges far from the
+    // others (an unbounded window's first days) stay apart, so the tiles between are not read.
+    let mut spans: Vec<(Level, Range<i64>)> = steps
+        .iter()
+        .flat_map(|(_, pieces)| pieces)
+        .filter_map(|piece| match piece {
+            Piece::Tiles { level, starts } => Some((*level, starts.clone())),
+            Piece::Events(_) => None,
+        })
         .collect();
+    spans.sort_by_key(|(level, starts)| (level.index(), starts.start));
+    spans.dedup_by(|next, joined| {
+        let touch = next.0 == joined.0 && next.1.start <= joined.1.end;
+        if touch {
+            joined.1.end = joined.1.end.max(next.1.end);
+        }
+        touch
+    });
     let mut tiles: [LevelTiles; LEVELS] = Default::default();
     let read = !spans.is_empty();
     if read {

@@ -45,10 +45,11 @@ pub enum QueryTime {
 
 /// The stored data of one GroupBy, as the evaluator reads it.
 pub trait GroupByData {
-    /// Puts in `out[level]`, for each (level, starts) of `spans` (levels ascending, each at
-    /// most once), the tiles of `key` at that level whose starts lie in `starts`, as (start, IR
-    /// bytes) in ascending start order. Tiles outside `starts` may come along (a memo hands
-    /// over what it holds); the evaluator reads only those in the ranges it asked for.
+    /// Puts in `out[level]`, for each (level, starts) of `spans` (ordered by level, then start;
+    /// a level's ranges disjoint), the tiles of `key` at that level whose starts lie in
+    /// `starts`, as (start, IR bytes) in ascending start order. Tiles outside `starts` may come
+    /// along (a memo hands over what it holds); the evaluator reads only those in the ranges it
+    /// asked for.
     fn tiles(
         &self,
         key: &[u8],
