@@ -115,21 +115,13 @@ fn skip_part(part: &AggregationPart, r: &mut Reader<'_>) -> Result<(), DecodeErr
     if part.distinct_bound().is_none() {
         return decode_part(part, r).map(drop);
     }
-    let at = r.pos;
-    match r.u8()? {
-        EMPTY => Ok(()),
-        DISTINCT => {
-            let n = r.len(5)?;
-            for _ in 0..n {
-                r.distinct_item()?;
-            }
-            Ok(())
+    if state_tag(part, r, DISTINCT)? {
+        let n = r.len(5)?;
+        for _ in 0..n {
+            r.distinct_item()?;
         }
-        tag => Err(DecodeError {
-            offset: at,
-            reason: format!("tag {tag} is not a state of {}", part.operation()),
-        }),
     }
+    Ok(())
 }
 
 /// [`merge_row`] for bytes written by [`encode_one`].
@@ -176,16 +168,8 @@ fn merge_timed_list(
     k: usize,
     keep: Keep,
 ) -> Result<(), DecodeError> {
-    let at = r.pos;
-    match r.u8()? {
-        EMPTY => return Ok(()),
-        TIMED_LIST => {}
-        tag => {
-            return Err(DecodeError {
-                offset: at,
-                reason: format!("tag {tag} is not a state of {}", part.operation()),
-            })
-        }
+    if !state_tag(part, r, TIMED_LIST)? {
+        return Ok(());
     }
     let n = r.len(9)?;
     if ir.is_empty() {
@@ -212,18 +196,28 @@ fn merge_distinct(
     ir: &mut Ir,
     bound: Option<usize>,
 ) -> Result<(), DecodeError> {
-    let at = r.pos;
-    match r.u8()? {
-        EMPTY => return Ok(()),
-        DISTINCT => {}
-        tag => {
-            return Err(DecodeError {
-                offset: at,
-                reason: format!("tag {tag} is not a state of {}", part.operation()),
-            })
-        }
+    if !state_tag(part, r, DISTINCT)? {
+        return Ok(());
     }
     distinct_items(r, ir, bound)
+}
+
+/// Reads a state's tag: `false` for an empty state, `true` for `expected`; any other tag is an
+/// error naming the part's operation.
+fn state_tag(
+    part: &AggregationPart,
+    r: &mut Reader<'_>,
+    expected: u8,
+) -> Result<bool, DecodeError> {
+    let at = r.pos;
+    match r.u8()? {
+        EMPTY => Ok(false),
+        tag if tag == expected => Ok(true),
+        tag => Err(DecodeError {
+            offset: at,
+            reason: format!("tag {tag} is not a state of {}", part.operation()),
+        }),
+    }
 }
 
 /// The items of a DISTINCT state (after its tag) read from `r` into `ir`, an empty state (which
