@@ -248,6 +248,66 @@ fn the_writer_waits_for_a_seal_once_the_head_is_full() {
     store.check().unwrap();
 }
 
+/// Back-pressure: a producer that sends without waiting, while the writer waits for a held
+/// seal, is held once `max_queued_rows` rows wait in the writer's queue (plus the send that
+/// crossed the bound); every request is committed once the seal ends.
+#[test]
+fn sends_wait_once_the_writer_queue_holds_max_queued_rows() {
+    let dir = TempDir::new("queue-bound");
+    let end = now();
+    let fs = GatedFs::new();
+    let (seal_rows, max_queued_rows) = (10, 100);
+    let store = Store::open_with_options(
+        &dir.0,
+        Options {
+            fs: fs.clone(),
+            seal_rows,
+            max_queued_rows,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    store.apply(&configs()).unwrap();
+    let (entered, release) = fs.arm();
+    let batches: Vec<Vec<Event>> = (0..100).map(|i| events(20, i * 20, end)).collect();
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let producer = {
+        let (store, batches, sent) = (store.clone(), batches.clone(), sent.clone());
+        std::thread::spawn(move || {
+            let pending: Vec<_> = batches
+                .iter()
+                .map(|batch| {
+                    let pending = store.send(request(batch, None)).unwrap();
+                    sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    pending
+                })
+                .collect();
+            for pending in pending {
+                pending.wait().unwrap();
+            }
+        })
+    };
+    entered
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a seal reached its segment write");
+    std::thread::sleep(Duration::from_millis(500));
+    let queued = store.queued_rows();
+    let during = sent.load(std::sync::atomic::Ordering::SeqCst);
+    release.send(()).unwrap();
+    // Without the bound all 100 sends return at once, 2,000 rows queued.
+    assert!(queued <= max_queued_rows, "{queued} rows queued");
+    // Committed before the writer stopped: under 4 × seal_rows plus a group (at most the
+    // 100 queued rows); queued: at most 100 rows.
+    assert!(
+        during * 20 <= 4 * seal_rows + 2 * max_queued_rows,
+        "{during} sends returned while the seal was held"
+    );
+    producer.join().unwrap();
+    assert_eq!(store.queued_rows(), 0);
+    let all: Vec<Event> = batches.concat();
+    check_values(&store, &all, end, "after the seals");
+}
+
 #[test]
 fn a_store_with_its_head_in_the_main_database_opens_with_its_rows_and_producers() {
     let dir = TempDir::new("legacy-head");

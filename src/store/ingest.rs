@@ -22,6 +22,7 @@ use tilefold_ingest::{RowCounts, SourceRows};
 
 use super::head::{encode_entry, merge_runs, HeadChange};
 use super::prepare::{prepare_group, Group, Prepared};
+use super::queue::{QueueBudget, Queued};
 use super::sealer::Sealer;
 use super::{Change, Inner, Store};
 use crate::{Error, Result};
@@ -119,16 +120,26 @@ impl Store {
 
     /// Sends `request` to the writer without waiting: a producer may keep many requests in
     /// flight, and the writer commits all waiting requests together. Nothing is durable until
-    /// [`Pending::wait`] returns `Ok`.
+    /// [`Pending::wait`] returns `Ok`. Waits while the writer's queue holds
+    /// `Options::max_queued_rows` rows (back-pressure).
     pub fn send(&self, request: IngestRequest) -> Result<Pending> {
         self.live().check()?;
+        let writer = self.writer.as_ref().ok_or_else(stopped)?;
+        let rows = match &request.rows {
+            Rows::Arrow(batch) => batch.num_rows(),
+            Rows::Json(rows) => rows.len(),
+        };
+        let queued = writer.budget.acquire(rows);
         let (reply, acknowledged) = crossbeam_channel::bounded(1);
-        self.writer
-            .as_ref()
-            .ok_or_else(stopped)?
-            .send(Job::Ingest(request, reply))
+        writer
+            .send(Job::Ingest(request, reply), queued)
             .map_err(|_| stopped())?;
         Ok(Pending { acknowledged })
+    }
+
+    /// Rows sent to the live writer and not yet committed.
+    pub fn queued_rows(&self) -> usize {
+        self.writer.as_ref().map_or(0, |w| w.budget.rows())
     }
 
     /// The last committed sequence number of `producer`, if it committed any.
@@ -217,12 +228,15 @@ enum Job {
 /// to finish the requests it has (and a seal under way) and stop.
 #[derive(Debug)]
 pub(super) struct Writer {
-    sender: Option<Sender<Job>>,
+    sender: Option<Sender<(Job, Queued)>>,
     thread: Option<JoinHandle<()>>,
+    budget: Arc<QueueBudget>,
 }
 
 impl Writer {
     pub fn start(inner: Arc<Inner>) -> Result<Writer> {
+        let budget = QueueBudget::new(inner.options.max_queued_rows);
+        // Unbounded: the budget bounds what waits in it.
         let (sender, receiver) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("tilefold-writer".into())
@@ -231,12 +245,13 @@ impl Writer {
         Ok(Writer {
             sender: Some(sender),
             thread: Some(thread),
+            budget,
         })
     }
 
-    fn send(&self, job: Job) -> std::result::Result<(), ()> {
+    fn send(&self, job: Job, queued: Queued) -> std::result::Result<(), ()> {
         match &self.sender {
-            Some(sender) => sender.send(job).map_err(|_| ()),
+            Some(sender) => sender.send((job, queued)).map_err(|_| ()),
             None => Err(()),
         }
     }
@@ -259,17 +274,22 @@ impl fmt::Debug for Job {
 
 /// The writer thread: one group commit per wake-up. A due seal runs on the seal thread
 /// ([`Sealer`]), so that the writer keeps committing live rows meanwhile.
-fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
+fn run(inner: Arc<Inner>, receiver: Receiver<(Job, Queued)>) {
     let store = Store {
         inner,
         writer: None,
     };
     let sealer = Sealer::start(&store);
-    while let Ok(first) = receiver.recv() {
+    while let Ok((first, queued)) = receiver.recv() {
         let mut jobs = vec![first];
+        // The group's rows stay counted in the queue until it is committed and acknowledged.
+        let mut rows = vec![queued];
         while jobs.len() < MAX_GROUP {
             match receiver.try_recv() {
-                Ok(job) => jobs.push(job),
+                Ok((job, queued)) => {
+                    jobs.push(job);
+                    rows.push(queued);
+                }
                 Err(_) => break,
             }
         }
@@ -277,6 +297,7 @@ fn run(inner: Arc<Inner>, receiver: Receiver<Job>) {
         for (reply, result) in replies {
             let _ = reply.send(result);
         }
+        drop(rows);
         if added > 0 {
             sealer.after_commit(added);
         }

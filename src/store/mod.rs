@@ -23,6 +23,7 @@ mod ingest;
 mod key_index;
 mod load;
 mod prepare;
+mod queue;
 mod rebuild;
 mod seal;
 mod sealer;
@@ -70,6 +71,10 @@ pub struct Options {
     /// it: a store whose database file is larger than the cache pays a file read (a system call
     /// into the OS page cache) for every page it misses.
     pub cache_bytes: usize,
+    /// [`Store::send`] waits while this many rows wait for the writer (a request larger than
+    /// this is let in alone), so producers faster than the writer cannot grow its queue without
+    /// bound. Default: 1,000,000.
+    pub max_queued_rows: usize,
 }
 
 impl Default for Options {
@@ -80,6 +85,7 @@ impl Default for Options {
             max_future_skew_ms: 10 * 60 * 1000,
             seal_rows: 1_000_000,
             cache_bytes: tilefold_storage::DEFAULT_CACHE_BYTES,
+            max_queued_rows: 1_000_000,
         }
     }
 }
