@@ -5,6 +5,7 @@
 //! in `tilefold.redb`) opens with its rows and producers, and its first seal clears them.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,6 +116,43 @@ fn check_values(store: &Store, events: &[Event], end: i64, what: &str) {
     }
 }
 
+/// A store in `dir` with the configs applied, opened with `options` and writing through a
+/// [`GatedFs`] (returned, to hold a seal with).
+fn gated_store(dir: &TempDir, options: Options) -> (Store, Arc<GatedFs>) {
+    let fs = GatedFs::new();
+    let store = Store::open_with_options(
+        &dir.0,
+        Options {
+            fs: fs.clone(),
+            ..options
+        },
+    )
+    .unwrap();
+    store.apply(&configs()).unwrap();
+    (store, fs)
+}
+
+/// Runs `produce` on a thread while a seal is held at its first segment write; returns what
+/// `observe` sees 500 ms into the hold, then lets the seal go on and waits for `produce`.
+fn while_a_seal_is_held<T>(
+    fs: &GatedFs,
+    produce: impl FnOnce() + Send,
+    observe: impl FnOnce() -> T,
+) -> T {
+    let (entered, release) = fs.arm();
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(produce);
+        entered
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a seal reached its segment write");
+        std::thread::sleep(Duration::from_millis(500));
+        let seen = observe();
+        release.send(()).unwrap();
+        producer.join().unwrap();
+        seen
+    })
+}
+
 fn options(fs: Arc<dyn FileSystem>) -> Options {
     Options {
         fs,
@@ -202,45 +240,34 @@ fn rows_ingested_while_a_seal_runs_are_acknowledged_visible_and_kept_after_it() 
 fn the_writer_waits_for_a_seal_once_the_head_is_full() {
     let dir = TempDir::new("full-head");
     let end = now();
-    let fs = GatedFs::new();
     let seal_rows = 10;
-    let store = Store::open_with_options(
-        &dir.0,
+    let (store, fs) = gated_store(
+        &dir,
         Options {
-            fs: fs.clone(),
             seal_rows,
             ..Options::default()
         },
-    )
-    .unwrap();
-    store.apply(&configs()).unwrap();
-    let (entered, release) = fs.arm();
+    );
     let batches: Vec<Vec<Event>> = (0..200).map(|i| events(20, i * 20, end)).collect();
-    let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let producer = {
-        let (store, batches, acked) = (store.clone(), batches.clone(), acked.clone());
-        std::thread::spawn(move || {
+    let acked = AtomicUsize::new(0);
+    let during = while_a_seal_is_held(
+        &fs,
+        || {
             for batch in &batches {
                 store.submit(request(batch, None)).unwrap();
                 // Acknowledged: the writer added these rows after waiting for the head to
                 // fall under the mark.
                 assert!(store.head_rows() < 4 * seal_rows + batch.len());
-                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                acked.fetch_add(1, Ordering::SeqCst);
             }
-        })
-    };
-    entered
-        .recv_timeout(Duration::from_secs(60))
-        .expect("a seal reached its segment write");
-    std::thread::sleep(Duration::from_millis(500));
-    let during = acked.load(std::sync::atomic::Ordering::SeqCst);
-    release.send(()).unwrap();
+        },
+        || acked.load(Ordering::SeqCst),
+    );
     // Without flow control the producer would ack all 200 batches in those 500 ms.
     assert!(
         during <= 4,
         "{during} batches acknowledged while the seal was held"
     );
-    producer.join().unwrap();
     let all: Vec<Event> = batches.concat();
     check_values(&store, &all, end, "after the seals");
     store.compact().unwrap();
@@ -255,45 +282,34 @@ fn the_writer_waits_for_a_seal_once_the_head_is_full() {
 fn sends_wait_once_the_writer_queue_holds_max_queued_rows() {
     let dir = TempDir::new("queue-bound");
     let end = now();
-    let fs = GatedFs::new();
     let (seal_rows, max_queued_rows) = (10, 100);
-    let store = Store::open_with_options(
-        &dir.0,
+    let (store, fs) = gated_store(
+        &dir,
         Options {
-            fs: fs.clone(),
             seal_rows,
             max_queued_rows,
             ..Options::default()
         },
-    )
-    .unwrap();
-    store.apply(&configs()).unwrap();
-    let (entered, release) = fs.arm();
+    );
     let batches: Vec<Vec<Event>> = (0..100).map(|i| events(20, i * 20, end)).collect();
-    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let producer = {
-        let (store, batches, sent) = (store.clone(), batches.clone(), sent.clone());
-        std::thread::spawn(move || {
+    let sent = AtomicUsize::new(0);
+    let (queued, during) = while_a_seal_is_held(
+        &fs,
+        || {
             let pending: Vec<_> = batches
                 .iter()
                 .map(|batch| {
                     let pending = store.send(request(batch, None)).unwrap();
-                    sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    sent.fetch_add(1, Ordering::SeqCst);
                     pending
                 })
                 .collect();
             for pending in pending {
                 pending.wait().unwrap();
             }
-        })
-    };
-    entered
-        .recv_timeout(Duration::from_secs(60))
-        .expect("a seal reached its segment write");
-    std::thread::sleep(Duration::from_millis(500));
-    let queued = store.queued_rows();
-    let during = sent.load(std::sync::atomic::Ordering::SeqCst);
-    release.send(()).unwrap();
+        },
+        || (store.queued_rows(), sent.load(Ordering::SeqCst)),
+    );
     // Without the bound all 100 sends return at once, 2,000 rows queued.
     assert!(queued <= max_queued_rows, "{queued} rows queued");
     // Committed before the writer stopped: under 4 × seal_rows plus a group (at most the
@@ -302,7 +318,6 @@ fn sends_wait_once_the_writer_queue_holds_max_queued_rows() {
         during * 20 <= 4 * seal_rows + 2 * max_queued_rows,
         "{during} sends returned while the seal was held"
     );
-    producer.join().unwrap();
     assert_eq!(store.queued_rows(), 0);
     let all: Vec<Event> = batches.concat();
     check_values(&store, &all, end, "after the seals");
