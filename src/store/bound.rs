@@ -18,7 +18,7 @@ use tilefold_storage::{ReadTxn, Segment};
 
 use super::catalog::{GroupByEntry, RoleName};
 use super::head::Head;
-use super::key_index::{partition_point, KeyIndex};
+use super::key_index::{partition_point, run_end, KeyIndex};
 
 /// One GroupBy with data.
 #[derive(Debug)]
@@ -415,13 +415,7 @@ pub(super) fn key_rows(
     let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
     let n = keys.len();
     let lo = partition_point(n, |i| keys.value(i) < key);
-    // A key's rows are few next to the batch's: gallop to their end from the first.
-    let mut step = 1;
-    while lo + step < n && keys.value(lo + step) == key {
-        step *= 2;
-    }
-    let upper = (lo + step).min(n);
-    let hi = lo + partition_point(upper - lo, |i| keys.value(lo + i) <= key);
+    let hi = run_end(lo, n, |i| keys.value(i) == key);
     rows_in(batch, lo..hi, range)
 }
 

@@ -48,18 +48,24 @@ impl KeyIndex {
         // Order-preserving: a row whose word is below `w` has a key below `key`, and above,
         // above. The rows whose word is `w` follow; gallop to their end (usually a few rows).
         let lo = self.words.partition_point(|&x| x < w);
-        let mut step = 1;
-        while lo + step < n && self.words[lo + step] == w {
-            step *= 2;
-        }
-        let upper = (lo + step).min(n);
-        let hi = lo + self.words[lo..upper].partition_point(|&x| x == w);
+        let hi = run_end(lo, n, |i| self.words[i] == w);
         // Among those, exactly `key`.
         let block = lo..hi;
         let a = block.start + partition_point(block.len(), |i| keys.value(block.start + i) < key);
         let b = a + partition_point(block.end - a, |i| keys.value(a + i) <= key);
         a..b
     }
+}
+
+/// The end of the run of rows from `lo` on (below `n`) for which `same` holds, `same` holding
+/// on a prefix of `lo..n`: galloping, since a key's rows are few next to a batch's.
+pub fn run_end(lo: usize, n: usize, same: impl Fn(usize) -> bool) -> usize {
+    let mut step = 1;
+    while lo + step < n && same(lo + step) {
+        step *= 2;
+    }
+    let upper = (lo + step).min(n);
+    lo + partition_point(upper.saturating_sub(lo), |i| same(lo + i))
 }
 
 /// Eight bytes of `key` from `at` on as a big-endian integer, zero-padded. Zero padding keeps
