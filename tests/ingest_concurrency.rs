@@ -29,7 +29,7 @@ use serde_json::json;
 use tilefold::{IngestRequest, Options, Rows, Store};
 
 use live::{
-    configs, env_or, fetch_key, fetch_pair, naive, now, Agg, Event, Rng, TempDir, HOUR, MINUTE,
+    env_or, fetch_key, fetch_pair, naive, now, open_store, Agg, Event, Rng, TempDir, HOUR, MINUTE,
 };
 
 const PRODUCERS: [&str; 2] = ["p0", "p1"];
@@ -221,15 +221,13 @@ fn readers_see_one_committed_prefix_while_the_writer_ingests_and_seals() {
         base + HOUR + 7 * MINUTE,
     ];
     let model = Model::new(base);
-    let store = Store::open_with_options(
-        &dir.0,
+    let store = open_store(
+        &dir,
         Options {
             seal_rows: SEAL_ROWS,
             ..Options::default()
         },
-    )
-    .unwrap();
-    store.apply(&configs()).unwrap();
+    );
     let run_for = Duration::from_millis(env_or("TILEFOLD_CONCURRENCY_MS", 4_000));
     let seed: u64 = env_or("TILEFOLD_CONCURRENCY_SEED", now() as u64);
     println!("seed={seed} (TILEFOLD_CONCURRENCY_SEED replays the readers' choices)");

@@ -39,7 +39,7 @@ use serde_json::json;
 use tilefold::{IngestRequest, Options, Rows, Store};
 
 use live::{
-    configs, env_or, fetch_key, fetch_pair, naive, now, Event, Rng, TempDir, DAY, HOUR, MINUTE,
+    env_or, fetch_key, fetch_pair, naive, now, open_store, Event, Rng, TempDir, DAY, HOUR, MINUTE,
 };
 
 /// Set in the child: the store's directory.
@@ -274,10 +274,7 @@ fn acknowledged_batches_survive_sigkill_and_no_half_batch_is_visible() {
     println!("seed={seed} (TILEFOLD_CRASH_SEED replays the kill times)");
     let dir = TempDir::new("crash");
     let base = (now() - 6 * HOUR).div_euclid(HOUR) * HOUR;
-    {
-        let store = Store::open(&dir.0).unwrap();
-        store.apply(&configs()).unwrap();
-    }
+    drop(open_store(&dir, Options::default()));
     let started = Instant::now();
     // Per producer: the highest sequence number acknowledged and the one committed so far.
     let mut acked = [0u64; 2];

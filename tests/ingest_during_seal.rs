@@ -17,7 +17,7 @@ use tilefold::{IngestRequest, Options, Rows, Store};
 #[path = "support/live.rs"]
 #[allow(dead_code, reason = "shared with tests that use more of it")]
 mod live;
-use live::{configs, fetch_key, naive, now, Event, TempDir, DAY, HOUR, MINUTE};
+use live::{fetch_key, naive, now, open_store, Event, TempDir, DAY, HOUR, MINUTE};
 
 /// The real file system, except that once armed, the next write of a GroupBy segment (a seal's
 /// first file) reports on `entered` and waits for `release`.
@@ -120,15 +120,13 @@ fn check_values(store: &Store, events: &[Event], end: i64, what: &str) {
 /// [`GatedFs`] (returned, to hold a seal with).
 fn gated_store(dir: &TempDir, options: Options) -> (Store, Arc<GatedFs>) {
     let fs = GatedFs::new();
-    let store = Store::open_with_options(
-        &dir.0,
+    let store = open_store(
+        dir,
         Options {
             fs: fs.clone(),
             ..options
         },
-    )
-    .unwrap();
-    store.apply(&configs()).unwrap();
+    );
     (store, fs)
 }
 
@@ -166,8 +164,7 @@ fn rows_ingested_while_a_seal_runs_are_acknowledged_visible_and_kept_after_it() 
     let dir = TempDir::new("during-seal");
     let end = now();
     let fs = GatedFs::new();
-    let store = Store::open_with_options(&dir.0, options(fs.clone())).unwrap();
-    store.apply(&configs()).unwrap();
+    let store = open_store(&dir, options(fs.clone()));
     let first = events(40, 0, end);
     store.submit(request(&first, None)).unwrap();
 
@@ -330,8 +327,7 @@ fn a_store_with_its_head_in_the_main_database_opens_with_its_rows_and_producers(
     let first = events(30, 0, end);
     let second = events(20, 500, end);
     {
-        let store = Store::open_with_options(&dir.0, options(Arc::new(RealFileSystem))).unwrap();
-        store.apply(&configs()).unwrap();
+        let store = open_store(&dir, options(Arc::new(RealFileSystem)));
         store.submit(request(&first, Some(("p", 1)))).unwrap();
         store.submit(request(&second, Some(("p", 2)))).unwrap();
     }
@@ -403,15 +399,13 @@ fn a_store_with_its_head_in_the_main_database_opens_with_its_rows_and_producers(
 fn seal_rows_zero_seals_after_every_commit() {
     let dir = TempDir::new("seal-rows-zero");
     let end = now();
-    let store = Store::open_with_options(
-        &dir.0,
+    let store = open_store(
+        &dir,
         Options {
             seal_rows: 0,
             ..Options::default()
         },
-    )
-    .unwrap();
-    store.apply(&configs()).unwrap();
+    );
     let batches: Vec<Vec<Event>> = (0..8).map(|i| events(5, i * 5, end)).collect();
     for batch in &batches {
         store.submit(request(batch, None)).unwrap();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use tilefold::query::config::Config;
-use tilefold::{ConfigSet, Features, Store, Value};
+use tilefold::{ConfigSet, Features, Options, Store, Value};
 
 pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 3_600_000;
@@ -64,6 +64,13 @@ pub fn configs() -> ConfigSet {
     set.insert(Config::from_json_str(&group_by, None).unwrap());
     set.insert(Config::from_json_str(&join, None).unwrap());
     set
+}
+
+/// A store in `dir`, opened with `options`, with [`configs`] applied.
+pub fn open_store(dir: &TempDir, options: Options) -> Store {
+    let store = Store::open_with_options(&dir.0, options).unwrap();
+    store.apply(&configs()).unwrap();
+    store
 }
 
 /// The values of one key at one time; `None` is an absent (null) feature.
