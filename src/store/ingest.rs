@@ -40,6 +40,20 @@ pub enum Rows {
     Json(Vec<serde_json::Value>),
 }
 
+impl Rows {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Arrow(batch) => batch.num_rows(),
+            Rows::Json(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// One batch for a topic, optionally from an idempotent producer.
 #[derive(Debug, Clone)]
 pub struct IngestRequest {
@@ -125,11 +139,7 @@ impl Store {
     pub fn send(&self, request: IngestRequest) -> Result<Pending> {
         self.live().check()?;
         let writer = self.writer.as_ref().ok_or_else(stopped)?;
-        let rows = match &request.rows {
-            Rows::Arrow(batch) => batch.num_rows(),
-            Rows::Json(rows) => rows.len(),
-        };
-        let queued = writer.budget.acquire(rows);
+        let queued = writer.budget.acquire(request.rows.len());
         let (reply, acknowledged) = crossbeam_channel::bounded(1);
         writer
             .send(Job::Ingest(request, reply), queued)

@@ -185,10 +185,7 @@ fn is_duplicate(request: &IngestRequest, accepted: &HashMap<String, u64>, live: 
 
 fn duplicate(request: &IngestRequest) -> IngestReport {
     IngestReport {
-        rows: match &request.rows {
-            Rows::Arrow(batch) => batch.num_rows(),
-            Rows::Json(rows) => rows.len(),
-        },
+        rows: request.rows.len(),
         duplicate: true,
         ..IngestReport::default()
     }
