@@ -27,7 +27,8 @@
 //!   producers (`TILEFOLD_INGEST_LOAD_PRODUCERS`, default `1,2`) ingest 10,000-event batches
 //!   continuously, then idle again on the store the load left (isolates contention from growth).
 //!
-//! Other knobs: `TILEFOLD_INGEST_SEAL_ROWS` (the store's `Options::seal_rows`),
+//! Other knobs: `TILEFOLD_INGEST_EVENT_SPEED` (event time per wall-clock time, see
+//! [`EventTime`]), `TILEFOLD_INGEST_SEAL_ROWS` (the store's `Options::seal_rows`),
 //! `TILEFOLD_INGEST_FETCHES` (idle fetches, default 20,000). Stores live under
 //! `$CARGO_TARGET_DIR/bench-ingest/run-<pid>/` and are removed after each scenario.
 
@@ -234,6 +235,7 @@ fn run_producers(
         .collect();
     // Warm-up: binds the GroupBys and the source queries.
     ingest(store, &pools[0].batches[0].0);
+    let event_time = EventTime::from_env(seconds);
     let barrier = Barrier::new(producers + 1);
     let deadline = Duration::from_secs_f64(seconds);
     let results: Vec<Outcome> = std::thread::scope(|s| {
@@ -264,6 +266,14 @@ fn run_producers(
                         }
                         let (batch, user, rows) = &pool.batches[i % pool.batches.len()];
                         i += 1;
+                        let shifted;
+                        let batch = match event_time.shift(started) {
+                            Some(by) => {
+                                shifted = shift_ts(batch, by);
+                                &shifted
+                            }
+                            None => batch,
+                        };
                         if inflight > 1 {
                             let sent = Instant::now();
                             let pending = store
@@ -347,6 +357,44 @@ fn run_producers(
     total.latency.sort_by(f64::total_cmp);
     total.head_rows = store.head_rows();
     total
+}
+
+/// `TILEFOLD_INGEST_EVENT_SPEED=S` (S > 0): event time runs S times as fast as the clock, ending
+/// at the pools' `now` when the scenario ends, so that tiles end during a run (S = 600: ten
+/// minutes of events per second, two five-minute tiles a second, an hour every six seconds).
+/// By default every batch's rows lie in the minute before `now`, which leaves the seals' tile
+/// work (a tile is written once it has ended) out of the measure.
+#[derive(Clone, Copy)]
+struct EventTime {
+    speed: f64,
+    seconds: f64,
+}
+
+impl EventTime {
+    fn from_env(seconds: f64) -> EventTime {
+        let speed = env_f64("TILEFOLD_INGEST_EVENT_SPEED", 0.0);
+        EventTime { speed, seconds }
+    }
+
+    /// How far to move a pool batch's times, sent `started.elapsed()` into the scenario.
+    fn shift(self, started: Instant) -> Option<i64> {
+        let behind = self.seconds - started.elapsed().as_secs_f64();
+        (self.speed > 0.0).then(|| -(behind.max(0.0) * self.speed * 1000.0) as i64)
+    }
+}
+
+/// `batch` with every `ts` moved by `by` ms.
+fn shift_ts(batch: &RecordBatch, by: i64) -> RecordBatch {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    let i = batch.schema().index_of("ts").expect("a ts column");
+    let ts: arrow::array::Int64Array = batch
+        .column(i)
+        .as_primitive::<Int64Type>()
+        .unary(|t| t + by);
+    let mut columns = batch.columns().to_vec();
+    columns[i] = std::sync::Arc::new(ts);
+    RecordBatch::try_new(batch.schema(), columns).expect("shifted batch")
 }
 
 struct Row {

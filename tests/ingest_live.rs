@@ -535,10 +535,12 @@ fn a_dropped_store_reopens_at_once_even_with_a_seal_under_way() {
 /// The tiles a GroupBy of `t.live.v1`'s shape keeps for `events` when the newest row is at
 /// `watermark` (DESIGN.md "Measured floor"): five-minute tiles from 12 hours before the newest
 /// row's five minutes, hourly ones from 12 days before its hour, day, 4-day and 16-day tiles
-/// always; one tile per key and aligned start that holds a row.
+/// always; one tile per key and aligned start that holds a row, written once it has ended five
+/// minutes before the newest row's five minutes (a live GroupBy reads rows after that raw).
 fn expected_tiles(events: &[(String, i64, i64)], watermark: i64) -> usize {
     let floor = |t: i64, size: i64| t.div_euclid(size) * size;
     let five = 5 * 60_000;
+    let written = floor(watermark, five) - five;
     let levels = [
         (five, floor(watermark, five) - 12 * HOUR),
         (HOUR, floor(watermark, HOUR) - 12 * DAY),
@@ -550,12 +552,70 @@ fn expected_tiles(events: &[(String, i64, i64)], watermark: i64) -> usize {
     for (k, _, ts) in events {
         for (i, (size, kept)) in levels.iter().enumerate() {
             let start = floor(*ts, *size);
-            if start >= *kept {
+            if start >= *kept && start + size <= written {
                 tiles.insert((k.clone(), i, start));
             }
         }
     }
     tiles.len()
+}
+
+/// A live GroupBy writes each tile once, when it has ended (five minutes before the newest
+/// sealed row's five minutes), and merges late rows into tiles written before; rows after the
+/// last tile ended are read raw. Hand-counted from that rule, step by step; values equal the
+/// naive scan at times between all of it, before and after reopening.
+#[test]
+fn a_live_group_by_writes_each_tile_once_it_has_ended() {
+    let dir = TempDir::new("ended");
+    // Yesterday 10:00: no day boundary in any step, whatever the time of day.
+    let b = now().div_euclid(DAY) * DAY - DAY + 10 * HOUR;
+    let minute = 60_000;
+    let row = |k: &str, v: i64, ts: i64| (k.to_owned(), v, ts);
+    // (rows ingested and sealed, tiles the seal writes)
+    let steps: [(Vec<_>, usize); 5] = [
+        // Tiles end by b − 5m: none of these rows is in one.
+        (
+            vec![
+                row("a", 1, b + minute),
+                row("a", 2, b + 2 * minute),
+                row("a", 4, b + 3 * minute),
+            ],
+            0,
+        ),
+        // Tiles end by b: [b, b+5m) has not ended yet (rows up to five minutes late are in
+        // time for it).
+        (
+            vec![row("a", 8, b + 7 * minute), row("b", 16, b + 7 * minute)],
+            0,
+        ),
+        // By b+55m: a's [b, b+5m) and [b+5m, b+10m), b's [b+5m, b+10m).
+        (vec![row("a", 32, b + HOUR + minute)], 3),
+        // A late row: merged into c's five-minute tile, written before (its hour has not ended).
+        (vec![row("c", 64, b + 2 * minute)], 1),
+        // By b+1h: the hour [b, b+1h) of a, b and c.
+        (vec![row("a", 128, b + HOUR + 6 * minute)], 3),
+    ];
+    let times: Vec<i64> = [0, 3, 6, 9, 30, 61, 62, 67, 120]
+        .iter()
+        .map(|m| b + m * minute)
+        .chain([now()])
+        .collect();
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let mut events = Vec::new();
+    for (i, (batch, tiles)) in steps.into_iter().enumerate() {
+        store.ingest_json("ev", rows(&batch)).unwrap();
+        events.extend(batch);
+        check_all(&store, &events, &times);
+        let report = store.compact().unwrap();
+        assert_eq!(report.tiles, tiles, "step {i}");
+        check_all(&store, &events, &times);
+        store.check().unwrap();
+    }
+    drop(store);
+    let store = Store::open(&dir.0).unwrap();
+    check_all(&store, &events, &times);
+    store.check().unwrap();
 }
 
 /// A store fed only live keeps five-minute tiles for 12 hours and hourly ones for 12 days:

@@ -2,6 +2,7 @@
 //! and in its hour and five-minute tiles where those levels are kept.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
@@ -29,8 +30,10 @@ pub fn kept_from(watermark: Option<i64>) -> [i64; LEVELS] {
     kept
 }
 
-/// Folds `segments` (each sorted by key bytes, then ts) key by key. For each key, `emit` receives
-/// its tiles in (level, start) order, so keys and tiles arrive in stored order.
+/// Folds `segments` (each sorted by key bytes, then ts) key by key into the tiles that lie wholly
+/// in `tiled[level]` (as [`tilefold_query::window::cover`] reads them: from the first start kept
+/// to the end of the tiles written). For each key, `emit` receives its tiles in (level, start)
+/// order, so keys and tiles arrive in stored order.
 ///
 /// Levels are folded finest first. A tile whose rows all lie in one tile of the next finer
 /// level holds exactly that tile's rows (tiles nest), so it shares that tile's state instead of
@@ -40,7 +43,7 @@ pub fn kept_from(watermark: Option<i64>) -> [i64; LEVELS] {
 pub fn fold_tiles<E>(
     aggregator: &RowAggregator,
     segments: &[RecordBatch],
-    kept_from: [i64; LEVELS],
+    tiled: &[Range<i64>; LEVELS],
     mut emit: impl FnMut(&[u8], Level, i64, &[Ir]) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -117,10 +120,12 @@ where
         let mut fold = false;
         for (i, level) in Level::ALL.into_iter().enumerate() {
             tile_at.clear();
+            let stored = &tiled[level.index()];
+            let stored = stored.start..floor(stored.end, level.millis());
             for part in &parts {
                 tile_at.extend(times(part).iter().map(|&t| {
                     let tile = floor(t, level.millis());
-                    (tile >= kept_from[level.index()]).then_some(tile)
+                    stored.contains(&tile).then_some(tile)
                 }));
             }
             // Which of this level's tiles hold the rows of exactly one finer tile.

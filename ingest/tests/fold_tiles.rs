@@ -5,6 +5,7 @@
 //! same order, same bits).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -69,9 +70,15 @@ fn segment(mut rows: Vec<Row>) -> RecordBatch {
 
 type Tiles = BTreeMap<(Vec<u8>, Level, i64), Vec<u8>>;
 
-fn folded(agg: &RowAggregator, segments: &[RecordBatch], kept: [i64; LEVELS]) -> Tiles {
+/// The time each level's tiles cover.
+type Tiled = [Range<i64>; LEVELS];
+
+/// Every tile of every level.
+const ALL: Tiled = [const { i64::MIN..i64::MAX }; LEVELS];
+
+fn folded(agg: &RowAggregator, segments: &[RecordBatch], tiled: &Tiled) -> Tiles {
     let mut tiles = Tiles::new();
-    fold_tiles(agg, segments, kept, |key, level, start, irs| {
+    fold_tiles(agg, segments, tiled, |key, level, start, irs| {
         let mut bytes = Vec::new();
         agg.encode(irs, &mut bytes);
         let previous = tiles.insert((key.to_vec(), level, start), bytes);
@@ -83,8 +90,9 @@ fn folded(agg: &RowAggregator, segments: &[RecordBatch], kept: [i64; LEVELS]) ->
 }
 
 /// The reference: every level on its own, each tile folded from its rows, segment by segment
-/// in segment order, each segment's rows in (key, ts) order.
-fn reference(agg: &RowAggregator, segments: &[RecordBatch], kept: [i64; LEVELS]) -> Tiles {
+/// in segment order, each segment's rows in (key, ts) order; a tile only if it lies wholly in
+/// the level's tiled time.
+fn reference(agg: &RowAggregator, segments: &[RecordBatch], tiled: &Tiled) -> Tiles {
     let mut states = BTreeMap::new();
     for segment in segments {
         let keys = segment
@@ -99,7 +107,8 @@ fn reference(agg: &RowAggregator, segments: &[RecordBatch], kept: [i64; LEVELS])
             for level in Level::ALL {
                 let t = ts.value(row);
                 let start = floor(t, level.millis());
-                if start < kept[level.index()] {
+                let stored = &tiled[level.index()];
+                if start < stored.start || start + level.millis() > stored.end {
                     continue;
                 }
                 let mut one = vec![agg.new_irs()];
@@ -144,7 +153,9 @@ fn row() -> impl Strategy<Value = Row> {
     )
 }
 
-fn kept() -> impl Strategy<Value = [i64; LEVELS]> {
+/// Levels kept from some start (fine ones only recently), written up to some instant (a live
+/// GroupBy's tiles that have ended), or both.
+fn tiled() -> impl Strategy<Value = Tiled> {
     let base = 40 * DAY;
     let five = prop_oneof![
         Just(i64::MIN),
@@ -153,11 +164,18 @@ fn kept() -> impl Strategy<Value = [i64; LEVELS]> {
         Just(base)
     ];
     let hour = prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(base - 5 * DAY)];
-    (five, hour).prop_map(|(five, hour)| {
+    let written = prop_oneof![
+        Just(i64::MAX),
+        Just(base + 3 * HOUR + 5 * 60_000),
+        Just(base + 2 * HOUR + 35 * 60_000),
+        Just(base + DAY),
+        Just(base - 3 * DAY),
+    ];
+    (five, hour, written).prop_map(|(five, hour, written)| {
         let mut kept = [i64::MIN; LEVELS];
         kept[Level::FiveMinutes.index()] = five;
         kept[Level::Hour.index()] = hour;
-        kept
+        std::array::from_fn(|level| kept[level]..written)
     })
 }
 
@@ -167,11 +185,11 @@ proptest! {
     #[test]
     fn shared_states_equal_folding_every_level(
         segments in proptest::collection::vec(proptest::collection::vec(row(), 0..40), 1..4),
-        kept in kept(),
+        tiled in tiled(),
     ) {
         let agg = aggregator();
         let segments: Vec<RecordBatch> = segments.into_iter().map(segment).collect();
-        prop_assert_eq!(folded(&agg, &segments, kept), reference(&agg, &segments, kept));
+        prop_assert_eq!(folded(&agg, &segments, &tiled), reference(&agg, &segments, &tiled));
     }
 }
 
@@ -188,7 +206,7 @@ fn rows_of_one_five_minute_tile_make_equal_tiles_up_to_the_day() {
         (1, t + 3, None, Some(1)),
         (1, t + DAY, Some(4.0), Some(3)),
     ];
-    let tiles = folded(&agg, &[segment(rows)], [i64::MIN; LEVELS]);
+    let tiles = folded(&agg, &[segment(rows)], &ALL);
     let tile = |level: Level, t: i64| tiles[&(vec![1], level, floor(t, level.millis()))].clone();
     assert_eq!(tile(Level::FiveMinutes, t), tile(Level::Hour, t));
     assert_eq!(tile(Level::Hour, t), tile(Level::Day, t));
@@ -220,9 +238,8 @@ fn a_segment_without_a_time_column_is_skipped() {
         vec![Arc::new(BinaryArray::from_iter_values([[1u8], [3u8]])) as ArrayRef],
     )
     .expect("batch");
-    let kept = [i64::MIN; LEVELS];
     assert_eq!(
-        folded(&agg, &[keys_only, good.clone()], kept),
-        folded(&agg, &[good], kept)
+        folded(&agg, &[keys_only, good.clone()], &ALL),
+        folded(&agg, &[good], &ALL)
     );
 }

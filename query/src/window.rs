@@ -130,20 +130,24 @@ pub enum Piece {
 }
 
 /// Splits `[start, end)` into runs of aligned tiles, largest first where alignment allows, and
-/// raw event ranges for what no kept tile covers. `kept_from[level]` is the first tile start kept
-/// at each level: finer tiles are kept only for recent time (DESIGN.md "Measured floor"); day
-/// and coarser tiles are kept for all history (`i64::MIN`).
-pub fn cover(start: i64, end: i64, kept_from: &[i64; LEVELS]) -> Vec<Piece> {
+/// raw event ranges for what no stored tile covers. `tiled[level]` is the time the stored tiles
+/// of each level cover: from the first tile start kept (finer tiles are kept only for recent
+/// time, DESIGN.md "Measured floor"; day and coarser tiles for all history, `i64::MIN`) to the
+/// end of the tiles written (a live GroupBy writes a tile once it has ended; `i64::MAX` when
+/// every tile is). A tile is read only if it lies wholly in that time.
+pub fn cover(start: i64, end: i64, tiled: &[Range<i64>; LEVELS]) -> Vec<Piece> {
     let mut pieces = Vec::new();
     if start >= end {
         return pieces;
     }
     let mut at = start;
+    // `to`, or the end of the last whole tile of `level` written if that comes first.
+    let upto = |level: Level, to: i64| to.min(floor(tiled[level.index()].end, level.millis()));
     let push = |pieces: &mut Vec<Piece>, level: Level, from: i64, to: i64| {
         if from >= to {
             return;
         }
-        let kept = kept_from[level.index()].clamp(from, to);
+        let kept = tiled[level.index()].start.clamp(from, to);
         let kept =
             from + (kept - from + level.millis() - 1).div_euclid(level.millis()) * level.millis();
         let kept = kept.min(to);
@@ -174,7 +178,7 @@ pub fn cover(start: i64, end: i64, kept_from: &[i64; LEVELS]) -> Vec<Piece> {
             continue;
         }
         let next_boundary = floor(at, next) + if at % next == 0 { 0 } else { next };
-        let to = next_boundary.min(floor(end, level.millis()));
+        let to = upto(level, next_boundary.min(floor(end, level.millis())));
         if to > at {
             push(&mut pieces, level, at, to);
             at = to;
@@ -185,7 +189,7 @@ pub fn cover(start: i64, end: i64, kept_from: &[i64; LEVELS]) -> Vec<Piece> {
         if at % level.millis() != 0 {
             continue;
         }
-        let to = floor(end, level.millis());
+        let to = upto(level, floor(end, level.millis()));
         if to > at {
             push(&mut pieces, level, at, to);
             at = to;
@@ -212,7 +216,13 @@ fn push_events(pieces: &mut Vec<Piece>, range: Range<i64>) {
 mod tests {
     use super::*;
 
-    const ALL_KEPT: [i64; LEVELS] = [i64::MIN; LEVELS];
+    /// Every tile of every level stored.
+    const ALL_TILED: [Range<i64>; LEVELS] = [const { i64::MIN..i64::MAX }; LEVELS];
+
+    /// Tiles kept from `kept` per level, written up to `written` (floored to each level).
+    fn tiled(kept: [i64; LEVELS], written: i64) -> [Range<i64>; LEVELS] {
+        std::array::from_fn(|l| kept[l]..written)
+    }
 
     /// Replays a cover tile by tile: the pieces must tile `[start, end)` exactly, in order.
     fn covered(pieces: &[Piece]) -> Vec<Range<i64>> {
@@ -290,7 +300,7 @@ mod tests {
     fn cover_uses_largest_aligned_tiles() {
         let start = 10 * DAY + 3 * HOUR; // hour-aligned
         let end = 13 * DAY + 2 * HOUR + 7 * FIVE_MINUTES + 1234;
-        let pieces = cover(start, end, &ALL_KEPT);
+        let pieces = cover(start, end, &ALL_TILED);
         assert_eq!(
             pieces,
             vec![
@@ -321,7 +331,7 @@ mod tests {
         let end = 12 * DAY + 2 * HOUR + 30 * 60_000;
         // Hour tiles kept only from day 12; five-minute tiles not at all.
         let kept = [i64::MAX, 12 * DAY, i64::MIN, i64::MIN, i64::MIN];
-        let pieces = cover(start, end, &kept);
+        let pieces = cover(start, end, &tiled(kept, i64::MAX));
         assert_eq!(
             pieces,
             vec![
@@ -339,6 +349,42 @@ mod tests {
         );
     }
 
+    /// A live GroupBy whose tiles are written up to 13d 01:20 (each level up to its last tile
+    /// ended by then): the day after, hour 13d 01:00 and the 5-minute tiles after it are
+    /// read finer, and the rows from 01:20 on raw.
+    #[test]
+    fn cover_reads_finer_tiles_and_events_past_the_written_tiles() {
+        let start = 10 * DAY + 3 * HOUR;
+        let written = 13 * DAY + HOUR + 4 * FIVE_MINUTES;
+        let end = 13 * DAY + 2 * HOUR + 7 * FIVE_MINUTES + 1234;
+        let pieces = cover(start, end, &tiled([i64::MIN; LEVELS], written));
+        assert_eq!(
+            pieces,
+            vec![
+                Piece::Tiles {
+                    level: Level::Hour,
+                    starts: start..11 * DAY
+                },
+                Piece::Tiles {
+                    level: Level::Day,
+                    starts: 11 * DAY..13 * DAY
+                },
+                Piece::Tiles {
+                    level: Level::Hour,
+                    starts: 13 * DAY..13 * DAY + HOUR
+                },
+                Piece::Tiles {
+                    level: Level::FiveMinutes,
+                    starts: 13 * DAY + HOUR..written
+                },
+                Piece::Events(written..end),
+            ]
+        );
+        // Written up to the day's start: the whole of day 13 from hour tiles on.
+        let pieces = cover(start, end, &tiled([i64::MIN; LEVELS], 13 * DAY));
+        assert_eq!(pieces[2..], [Piece::Events(13 * DAY..end)]);
+    }
+
     #[test]
     fn cover_tiles_every_range_exactly() {
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
@@ -348,7 +394,7 @@ mod tests {
             seed ^= seed << 17;
             (seed % m as u64) as i64
         };
-        for _ in 0..5_000 {
+        for _ in 0..20_000 {
             let start = next(40 * DAY) - 20 * DAY;
             let start = match next(4) {
                 0 => floor(start, DAY * (1 + 3 * (next(2) == 0) as i64)),
@@ -364,15 +410,29 @@ mod tests {
                 i64::MIN,
                 i64::MIN,
             ];
-            let pieces = cover(start, end, &kept);
+            // Written: everything, up to an instant (each level to its last ended tile, as
+            // stores keep them), or up to unrelated instants per level.
+            let written = next(80 * DAY) - 20 * DAY;
+            let tiled = match next(3) {
+                0 => tiled(kept, i64::MAX),
+                1 => tiled(kept, written),
+                _ => std::array::from_fn(|l| kept[l]..next(80 * DAY) - 20 * DAY),
+            };
+            let pieces = cover(start, end, &tiled);
             if start < end {
-                assert_eq!(covered(&pieces), vec![start..end], "{start} {end} {kept:?}");
+                assert_eq!(
+                    covered(&pieces),
+                    vec![start..end],
+                    "{start} {end} {tiled:?}"
+                );
             } else {
                 assert!(pieces.is_empty());
             }
             for piece in &pieces {
                 if let Piece::Tiles { level, starts } = piece {
-                    assert!(starts.start >= kept[level.index()], "{piece:?} {kept:?}");
+                    let stored = &tiled[level.index()];
+                    assert!(starts.start >= stored.start, "{piece:?} {tiled:?}");
+                    assert!(starts.end <= stored.end, "{piece:?} {tiled:?}");
                 }
             }
         }

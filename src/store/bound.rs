@@ -2,7 +2,7 @@
 //! through [`GroupByData`].
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use arrow::array::{Array, AsArray, RecordBatch};
@@ -31,6 +31,8 @@ pub struct BoundGroupBy {
     pub derivations: Option<Derivations>,
     /// The schema of its stored rows.
     schema: arrow::datatypes::SchemaRef,
+    /// Every segment, as `entry.segments` lists them.
+    segments: Vec<Segment>,
     /// Event segments with the `ts` range of their rows that count.
     events: Vec<(Segment, Range<i64>)>,
     snapshots: BTreeMap<i64, Vec<Segment>>,
@@ -50,7 +52,7 @@ impl BoundGroupBy {
         let mut events = Vec::new();
         let mut snapshots: BTreeMap<i64, Vec<Segment>> = BTreeMap::new();
         let mut mutations: BTreeMap<i64, Vec<Segment>> = BTreeMap::new();
-        for (info, segment) in entry.segments.iter().zip(segments) {
+        for (info, segment) in entry.segments.iter().zip(segments.iter().cloned()) {
             let day = parse_day(&info.partition).unwrap_or(i64::MIN);
             match info.role {
                 RoleName::Events => {
@@ -71,10 +73,21 @@ impl BoundGroupBy {
             keys,
             derivations,
             schema,
+            segments,
             events,
             snapshots,
             mutations,
         }
+    }
+
+    /// Every open segment by its file (relative to the store directory).
+    pub fn segments(&self) -> HashMap<&str, &Segment> {
+        self.entry
+            .segments
+            .iter()
+            .map(|s| s.file.as_str())
+            .zip(&self.segments)
+            .collect()
     }
 
     pub fn name(&self) -> &str {
@@ -335,8 +348,8 @@ impl GroupByData for DataView<'_> {
         }
     }
 
-    fn kept_from(&self) -> [i64; LEVELS] {
-        self.group_by.entry.kept_from
+    fn tiled(&self) -> [Range<i64>; LEVELS] {
+        self.group_by.entry.tiled()
     }
 
     fn events(

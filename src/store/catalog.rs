@@ -2,8 +2,10 @@
 //! checksum by the storage crate). File paths are relative to the store directory.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
+use tilefold_query::window::LEVELS;
 
 /// `table/<name>`: a loaded source table, one raw segment per partition.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -34,6 +36,13 @@ pub struct GroupByEntry {
     /// streamed rows from it on.
     #[serde(default)]
     pub batch_end: Option<i64>,
+    /// Live GroupBys write a tile once it has ended: the tiles of each level hold the counted
+    /// sealed rows before the last boundary of that level at or before this instant (a
+    /// five-minute boundary, five minutes before the newest sealed row's), and no tile after it
+    /// is read; later sealed rows are read raw until a seal moves it on. `None`: every tile is
+    /// written (loaded tables, rebuilt tiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiled_to: Option<i64>,
 }
 
 impl GroupByEntry {
@@ -47,7 +56,7 @@ impl GroupByEntry {
 
     /// The `ts` range of `segment`'s rows that count (lambda semantics: a table's rows before
     /// the batch end, streamed rows from it on).
-    pub fn counted(&self, segment: &SegmentEntry) -> std::ops::Range<i64> {
+    pub fn counted(&self, segment: &SegmentEntry) -> Range<i64> {
         let end = self.batch_end.unwrap_or(i64::MIN);
         if segment.stream {
             end..i64::MAX
@@ -56,6 +65,13 @@ impl GroupByEntry {
         } else {
             i64::MIN..i64::MAX
         }
+    }
+
+    /// The time the stored tiles of each level cover: from the first kept tile to
+    /// [`GroupByEntry::tiled_to`] (floored to the level by the reader).
+    pub fn tiled(&self) -> [Range<i64>; LEVELS] {
+        let to = self.tiled_to.unwrap_or(i64::MAX);
+        std::array::from_fn(|level| self.kept_from[level]..to)
     }
 
     /// The first `ts` a streamed row counts from.

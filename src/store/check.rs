@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use tilefold_ingest::fold_tiles;
 use tilefold_query::aggregate::{Ir, RowAggregator};
 use tilefold_query::key::hex;
+use tilefold_query::window::{floor, Level};
 use tilefold_query::Value;
 use tilefold_storage::StorageError;
 
@@ -42,10 +43,11 @@ impl Store {
                 rows.extend(counted_rows(opened.batch(), segment, counted)?);
             }
             let mut rebuilt: BTreeMap<(Vec<u8>, u8, i64), Vec<Ir>> = BTreeMap::new();
+            let tiled = bound.entry.tiled();
             fold_tiles(
                 aggregator,
                 &rows,
-                bound.entry.kept_from,
+                &tiled,
                 |key, level, start, irs| -> Result<()> {
                     rebuilt.insert((key.to_vec(), level as u8, start), irs.to_vec());
                     Ok(())
@@ -58,6 +60,13 @@ impl Store {
                 )
             };
             for (key, level, start, bytes) in state.read.all_tiles(name)? {
+                // A tile past the tiles written (a live GroupBy's tile that had not ended when
+                // it was last merged) is not read: it is written whole once it ends.
+                let written =
+                    Level::from_index(level).map(|l| floor(tiled[l.index()].end, l.millis()));
+                if written.is_some_and(|written| start >= written) {
+                    continue;
+                }
                 let corrupted = |detail: String| {
                     Error::Storage(StorageError::Corrupted {
                         what: what(&key, level, start),

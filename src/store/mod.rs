@@ -369,9 +369,10 @@ impl Store {
         let heads = old.heads.apply(heads)?;
         let mut bound = old.bound.clone();
         for (name, entry) in entries {
-            bound.remove(&name);
+            let before = bound.remove(&name);
             if let (Some(entry), Some(config)) = (entry, group_bys.get(&name)) {
-                if let Some(b) = bind(&self.inner.dir, config, entry, heads.get(&name))? {
+                let head = heads.get(&name);
+                if let Some(b) = bind(&self.inner.dir, config, entry, head, before.as_deref())? {
                     bound.insert(name, Arc::new(b));
                 }
             }
@@ -487,7 +488,7 @@ fn load_state(dir: &Path, db: &Database, head_db: &Database) -> Result<(State, i
         } else if let Some(name) = key.strip_prefix("group_by/") {
             let entry: GroupByEntry = serde_json::from_slice(&bytes).map_err(corrupted)?;
             if let Some(config) = group_bys.get(name) {
-                if let Some(b) = bind(dir, config, entry, None)? {
+                if let Some(b) = bind(dir, config, entry, None, None)? {
                     bound.insert(name.to_owned(), Arc::new(b));
                 }
             }
@@ -548,7 +549,7 @@ fn bind_heads(
         };
         let mut entry = GroupByEntry::empty();
         entry.stream_source = topic::stream_source(config).map(|(i, _)| i);
-        if let Some(b) = bind(dir, config, entry, Some(head))? {
+        if let Some(b) = bind(dir, config, entry, Some(head), None)? {
             bound.insert(name.clone(), Arc::new(b));
         }
     }
@@ -582,17 +583,24 @@ fn referenced_files(dir: &Path, state: &State) -> HashSet<PathBuf> {
 }
 
 /// Opens a GroupBy's segments and binds its evaluator to their schema (or its head's, without
-/// segments); `None` without either.
+/// segments); `None` without either. Segments `before` (the GroupBy as bound until now) has open
+/// are shared, not opened again: segment files never change, and a live GroupBy gains one
+/// segment a seal.
 fn bind(
     dir: &Path,
     config: &GroupBy,
     entry: GroupByEntry,
     head: Option<&Head>,
+    before: Option<&BoundGroupBy>,
 ) -> Result<Option<BoundGroupBy>> {
+    let open: HashMap<&str, &Segment> = before.map(BoundGroupBy::segments).unwrap_or_default();
     let segments = entry
         .segments
         .iter()
-        .map(|s| Segment::open(&dir.join(&s.file)))
+        .map(|s| match open.get(s.file.as_str()) {
+            Some(&segment) => Ok(segment.clone()),
+            None => Segment::open(&dir.join(&s.file)),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let schema = match (segments.first(), head.and_then(|h| h.schema())) {
         (Some(segment), _) => segment.batch().schema(),

@@ -1,6 +1,7 @@
 //! Preparing a GroupBy's rows and tiles from loaded tables, inside one write transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::PathBuf;
 
 use arrow::array::{AsArray, RecordBatch};
@@ -13,7 +14,7 @@ use tilefold_query::evaluate::{GroupByEvaluator, MUTATION_TIME_COLUMN, REVERSAL_
 use tilefold_query::key::KeyCodec;
 use tilefold_query::naming::clean_name;
 use tilefold_query::source_query::TIME_COLUMN;
-use tilefold_query::window::parse_day;
+use tilefold_query::window::{parse_day, LEVELS};
 use tilefold_query::DataType;
 use tilefold_storage::{write_segment, ReadTxn, Segment, WriteTxn};
 
@@ -244,24 +245,23 @@ impl<'a> Work<'a> {
             .filter(|s| s.role == RoleName::Events)
             .map(|s| s.max_ts)
             .max();
-        let kept = kept_from(watermark);
+        // Every tile is written (`tiled_to` None): ended or not.
+        let entry = GroupByEntry {
+            segments,
+            earliest,
+            watermark,
+            kept_from: kept_from(watermark),
+            ..entry
+        };
         self.txn.clear_tiles(&name)?;
         if !events.is_empty() && !group_by.aggregations().is_empty() {
             let evaluator = GroupByEvaluator::new(group_by, &events[0].schema())?;
             if let Some(aggregator) = evaluator.aggregator() {
-                write_tiles(self.txn, &name, aggregator, &events, kept, TileWrite::Put)?;
+                let tiled = entry.tiled();
+                write_tiles(self.txn, &name, aggregator, &events, &tiled, TileWrite::Put)?;
             }
         }
-        self.entries.insert(
-            name,
-            Some(GroupByEntry {
-                segments,
-                earliest,
-                watermark,
-                kept_from: kept,
-                ..entry
-            }),
-        );
+        self.entries.insert(name, Some(entry));
         Ok(())
     }
 
@@ -412,7 +412,7 @@ pub(super) enum TileWrite<'a> {
     Merge(&'a ReadTxn),
 }
 
-/// Folds `events` into tiles (and merges them into the stored ones) on one thread while this
+/// Folds `events` into the tiles that lie in `tiled` (and merges them into the stored ones) on one thread while this
 /// one writes them (2 cores: folding and redb writes overlap). Keys arrive in order, so writes
 /// are sorted. Returns the tiles written.
 pub(super) fn write_tiles(
@@ -420,7 +420,7 @@ pub(super) fn write_tiles(
     group_by: &str,
     aggregator: &RowAggregator,
     events: &[RecordBatch],
-    kept: [i64; 5],
+    tiled: &[Range<i64>; LEVELS],
     how: TileWrite<'_>,
 ) -> Result<usize> {
     std::thread::scope(|scope| {
@@ -439,7 +439,7 @@ pub(super) fn write_tiles(
             fold_tiles(
                 aggregator,
                 events,
-                kept,
+                tiled,
                 |key, level, start, irs| -> Result<()> {
                     let value_at = chunk.push_key(key);
                     aggregator.encode(irs, &mut chunk.bytes);
@@ -523,6 +523,16 @@ pub(super) fn counted_rows(
     if counted.start > segment.max_ts || counted.end <= segment.min_ts {
         return Ok(None);
     }
+    rows_within(batch, &counted, &segment.file)
+}
+
+/// The rows of `batch` (stored rows, from `what`) with `ts` in `range`, in their order; `None`
+/// if there are none.
+pub(super) fn rows_within(
+    batch: &RecordBatch,
+    range: &std::ops::Range<i64>,
+    what: &str,
+) -> Result<Option<RecordBatch>> {
     let Some(ts) = batch.column_by_name(TIME_COLUMN) else {
         return Ok(None);
     };
@@ -530,10 +540,10 @@ pub(super) fn counted_rows(
         .as_primitive::<Int64Type>()
         .values()
         .iter()
-        .map(|t| Some(counted.contains(t)))
+        .map(|t| Some(range.contains(t)))
         .collect();
     let rows = arrow::compute::filter_record_batch(batch, &keep)
-        .map_err(|e| Error::Request(format!("filtering {}: {e}", segment.file)))?;
+        .map_err(|e| Error::Request(format!("filtering {what}: {e}")))?;
     Ok((rows.num_rows() > 0).then_some(rows))
 }
 

@@ -15,19 +15,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use arrow::array::AsArray;
+use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 
 use tilefold_ingest::kept_from;
+use tilefold_query::aggregate::RowAggregator;
 use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
-use tilefold_query::window::Level;
-use tilefold_storage::WriteTxn;
+use tilefold_query::window::{floor, Level, FIVE_MINUTES, LEVELS};
+use tilefold_storage::{ReadTxn, WriteTxn};
 
 use super::bound::BoundGroupBy;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::head::HeadChange;
-use super::rebuild::{counted_rows, ts_range, write_tiles, TileWrite, Work};
+use super::rebuild::{counted_rows, rows_within, ts_range, write_tiles, TileWrite, Work};
 use super::{Change, State, Store};
 use crate::Result;
 
@@ -124,14 +125,15 @@ impl Store {
                 max_ts,
                 ..stream
             });
+            let written = old.tiled_to.map_or(i64::MAX, |to| to);
+            entry.tiled_to = Some(tiles_end(old.tiled_to, entry.watermark));
             if let Some(aggregator) = bound.evaluator.aggregator() {
-                report.tiles += write_tiles(
+                report.tiles += write_tiles_ended(
                     work.txn(),
-                    name,
-                    aggregator,
-                    std::slice::from_ref(&rows),
-                    entry.kept_from,
-                    TileWrite::Merge(&state.read),
+                    (bound, aggregator, &state.read),
+                    &rows,
+                    written,
+                    &entry,
                 )?;
             }
             report.group_bys.insert(name.clone(), rows.num_rows());
@@ -154,6 +156,77 @@ impl Store {
         self.remove_files(&obsolete);
         Ok(report)
     }
+}
+
+/// How long after a tile's end rows may still arrive without a merge into it: one five-minute
+/// tile. Streams deliver rows somewhat out of order; a row at most this late, by the newest row
+/// sealed, lands in a tile not written yet.
+const GRACE: i64 = FIVE_MINUTES;
+
+/// Where a seal leaves the tiles written (see [`GroupByEntry::tiled_to`]): at the five-minute
+/// boundary at or before the newest sealed row, less [`GRACE`]; never back. A GroupBy whose
+/// tiles were all written (`None`) starts there too: its tiles past it stay, unread, until they
+/// are written again whole.
+fn tiles_end(written: Option<i64>, watermark: Option<i64>) -> i64 {
+    let newest = watermark.map_or(i64::MIN, |w| floor(w, FIVE_MINUTES).saturating_sub(GRACE));
+    written.map_or(newest, |to| to.max(newest))
+}
+
+/// Writes the tiles of a seal of `rows` (the new sealed rows of `bound`, its aggregator and the
+/// last commit's snapshot): its rows that fall in tiles written before (`written`, late rows)
+/// merge into them; the tiles that ended since, up to `entry.tiled_to`, are folded whole from
+/// every counted sealed row in them, the new ones included. Each tile of a live GroupBy is so
+/// written once, when it ends, and again only for late rows. Returns the tiles written.
+fn write_tiles_ended(
+    txn: &mut WriteTxn,
+    (bound, aggregator, read): (&BoundGroupBy, &RowAggregator, &ReadTxn),
+    rows: &RecordBatch,
+    written: i64,
+    entry: &GroupByEntry,
+) -> Result<usize> {
+    let name = bound.name();
+    let to = entry.tiled_to.unwrap_or(i64::MAX);
+    let kept = entry.kept_from;
+    let mut count = 0;
+    // Only rows before the tiles' end fall in any (in order rows, mostly none).
+    if ts_range(rows).0 < written.min(to) {
+        let merged: [Range<i64>; LEVELS] = std::array::from_fn(|l| kept[l]..written.min(to));
+        count += write_tiles(
+            txn,
+            name,
+            aggregator,
+            std::slice::from_ref(rows),
+            &merged,
+            TileWrite::Merge(read),
+        )?;
+    }
+    if written >= to {
+        return Ok(count);
+    }
+    // Per level, the tiles from the first one not written to the last one ended.
+    let ended: [Range<i64>; LEVELS] = std::array::from_fn(|l| {
+        let millis = Level::ALL[l].millis();
+        kept[l].max(floor(written, millis))..floor(to, millis)
+    });
+    let Some(from) = ended
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| r.start)
+        .min()
+    else {
+        return Ok(count);
+    };
+    let range = from..to;
+    let mut inputs = Vec::new();
+    for (segment, counted) in bound.event_segments() {
+        let within = range.start.max(counted.start)..range.end.min(counted.end);
+        if !within.is_empty() {
+            inputs.extend(rows_within(segment.batch(), &within, name)?);
+        }
+    }
+    inputs.extend(rows_within(rows, &range, name)?);
+    count += write_tiles(txn, name, aggregator, &inputs, &ended, TileWrite::Put)?;
+    Ok(count)
 }
 
 /// Moves `entry`'s first kept five-minute and hourly tile starts up to 12 hours and 12 days

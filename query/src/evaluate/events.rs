@@ -40,13 +40,13 @@ pub(super) fn evaluate(
     // Windows share their most recent ranges: fold from the end backwards, latest start first.
     let mut order: Vec<usize> = (0..starts.len()).collect();
     order.sort_by_key(|&w| std::cmp::Reverse(starts[w]));
-    let kept = data.kept_from();
+    let tiled = data.tiled();
     let mut steps: Vec<(usize, Vec<Piece>)> = Vec::with_capacity(order.len());
     let mut done = end;
     for &w in &order {
         let start = starts[w];
         let pieces = if start < done {
-            let pieces = cover(start, done, &kept);
+            let pieces = cover(start, done, &tiled);
             done = start;
             pieces
         } else {

@@ -59,8 +59,10 @@ pub trait GroupByData {
     /// Takes back tiles the last [`Self::tiles`] call lent, once the evaluation that read them
     /// is done (called only after such a call). By default there is nothing to take back.
     fn give_back_tiles(&self, _key: &[u8], _tiles: &mut [LevelTiles; LEVELS]) {}
-    /// The first tile start kept at each level (tiles cover every start from there on).
-    fn kept_from(&self) -> [i64; LEVELS];
+    /// The time the stored tiles of each level cover (see [`crate::window::cover`]): from the
+    /// first tile kept to the end of the last tile written. Sealed event rows outside it are
+    /// read raw, through [`Self::events`].
+    fn tiled(&self) -> [Range<i64>; LEVELS];
     /// Appends the event rows of `key` with `ts` in `range` that tiles cover where tiles are
     /// kept (sealed rows).
     fn events(
