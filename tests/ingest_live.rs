@@ -441,29 +441,36 @@ fn backfill_sees_live_rows_as_fetch_does() {
         .collect();
     let (_, left) = table_batch(&lefts);
     let left = left.project(&[0, 2, 3]).unwrap();
-    let out = store
-        .backfill(
-            "t.livejoin.v1",
-            tilefold::Left::Batches(vec![left]),
-            &tilefold::BackfillOptions::default(),
-        )
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let out = arrow::compute::concat_batches(&out[0].schema(), &out).unwrap();
-    let sum = out
-        .column_by_name("t_live_v1_v_sum_1d")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap()
-        .clone();
-    for (i, (k, _, t)) in lefts.iter().enumerate() {
-        let expected = naive(&events, k, *t).0;
-        let got = (!sum.is_null(i)).then(|| sum.value(i));
-        assert_eq!(got, expected, "{k} at {t}");
-        assert_eq!(fetched(&store, k, *t).0, expected);
-    }
+    let check = |store: &Store| {
+        let out = store
+            .backfill(
+                "t.livejoin.v1",
+                tilefold::Left::Batches(vec![left.clone()]),
+                &tilefold::BackfillOptions::default(),
+            )
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let out = arrow::compute::concat_batches(&out[0].schema(), &out).unwrap();
+        let sum = out
+            .column_by_name("t_live_v1_v_sum_1d")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .clone();
+        for (i, (k, _, t)) in lefts.iter().enumerate() {
+            let expected = naive(&events, k, *t).0;
+            let got = (!sum.is_null(i)).then(|| sum.value(i));
+            assert_eq!(got, expected, "{k} at {t}");
+            assert_eq!(fetched(store, k, *t).0, expected);
+        }
+    };
+    // Rows in the head, sealed rows in tiles and raw past the tiles written.
+    check(&store);
+    // A second seal writes the tiles that ended since the first.
+    store.compact().unwrap();
+    check(&store);
 }
 
 /// A GroupBy selecting every column (no `selects`) stores the partition column too: live rows
