@@ -141,12 +141,18 @@ fn another_format_version_is_refused() {
     }
 }
 
-/// A version-1 database (live ingest's tables inside it) opens, and is marked with the current
-/// version, so that a version-1 build refuses it from then on.
+/// A version-1 database (live ingest's tables inside it) or a version-2 one (tiles always whole)
+/// opens, and is marked with the current version, so that older builds refuse it from then on.
 #[test]
-fn a_version_1_database_is_upgraded_in_place() {
+fn older_databases_are_upgraded_in_place() {
+    for older in [1, 2] {
+        upgraded_in_place(older);
+    }
+}
+
+fn upgraded_in_place(older: u32) {
     use redb::ReadableDatabase;
-    let dir = TempDir::new("db-format-upgrade");
+    let dir = TempDir::new(&format!("db-format-upgrade-{older}"));
     let path = dir.path().join(DATABASE_FILE_NAME);
     drop(Database::open(dir.path()).unwrap());
     let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
@@ -163,11 +169,11 @@ fn a_version_1_database_is_upgraded_in_place() {
         write
             .open_table(meta)
             .unwrap()
-            .insert("format_version", 1u32.to_le_bytes().as_slice())
+            .insert("format_version", older.to_le_bytes().as_slice())
             .unwrap();
         write.commit().unwrap();
     }
-    assert_eq!(version(), 1);
+    assert_eq!(version(), older);
     drop(Database::open(dir.path()).unwrap());
     assert_eq!(version(), FORMAT_VERSION);
 }

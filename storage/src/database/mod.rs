@@ -32,14 +32,17 @@ pub use head::HEAD_DATABASE_FILE_NAME;
 pub use read::ReadTxn;
 pub use write::WriteTxn;
 
-/// The on-disk format this build reads and writes: 2, live ingest's tables in `head.redb`.
-/// Version 1 kept them in `tilefold.redb`; such a database opens and is marked version 2 (its
-/// old head entries are read alongside `head.redb`'s until the next seal removes them), so a
-/// build of version 1, which would not see `head.redb`, refuses it from then on.
-pub const FORMAT_VERSION: u32 = 2;
+/// The on-disk format this build reads and writes: 3, a live GroupBy's catalog entry telling up
+/// to where its tiles are written (tiles after that are not whole yet).
+///
+/// Older formats open and are marked 3, so that their builds, which would read those tiles as
+/// whole, refuse the store from then on. Version 2 differs only in that. Version 1 kept live
+/// ingest's tables in `tilefold.redb` instead of `head.redb`: its old head entries are read
+/// alongside `head.redb`'s until the next seal removes them.
+pub const FORMAT_VERSION: u32 = 3;
 
-/// The older format this build upgrades in place.
-const UPGRADES_FROM: u32 = 1;
+/// The older formats this build upgrades in place.
+const UPGRADES_FROM: [u32; 2] = [1, 2];
 
 /// The database's file name inside a store directory.
 pub const DATABASE_FILE_NAME: &str = "tilefold.redb";
@@ -131,7 +134,7 @@ impl Database {
         }
         let database = Database::open_file(fs, path, cache_bytes)?;
         match database.begin_read()?.format_version()? {
-            Some(UPGRADES_FROM) => database.initialize()?,
+            Some(older) if UPGRADES_FROM.contains(&older) => database.initialize()?,
             Some(found) => database.check_format_version(found)?,
             // A database created in place by an earlier build, which crashed before this commit.
             None => database.initialize()?,
