@@ -125,7 +125,7 @@ impl Store {
                 max_ts,
                 ..stream
             });
-            let written = old.tiled_to.map_or(i64::MAX, |to| to);
+            let written = old.tiled_to.unwrap_or(i64::MAX);
             entry.tiled_to = Some(tiles_end(old.tiled_to, entry.watermark));
             if let Some(aggregator) = bound.evaluator.aggregator() {
                 report.tiles += write_tiles_ended(
