@@ -10,7 +10,7 @@ use arrow::datatypes::Int64Type;
 use tilefold_query::aggregate::{AggregationError, Ir, RowAggregator};
 use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
-use tilefold_query::window::{floor, Level, DAY, FIVE_MINUTES, HOUR, LEVELS};
+use tilefold_query::window::{floor, whole_tiles, Level, DAY, FIVE_MINUTES, HOUR, LEVELS};
 
 /// The first tile start kept at each level when the newest event is at `watermark`: five-minute
 /// tiles for the last 12 hours, hourly tiles for the last 12 days, daily tiles always (DESIGN.md
@@ -120,8 +120,7 @@ where
         let mut fold = false;
         for (i, level) in Level::ALL.into_iter().enumerate() {
             tile_at.clear();
-            let stored = &tiled[level.index()];
-            let stored = stored.start..floor(stored.end, level.millis());
+            let stored = whole_tiles(level, &tiled[level.index()]);
             for part in &parts {
                 tile_at.extend(times(part).iter().map(|&t| {
                     let tile = floor(t, level.millis());

@@ -129,6 +129,12 @@ pub enum Piece {
     Events(Range<i64>),
 }
 
+/// The starts of the tiles of `level` that lie wholly in `tiled`, the time its stored tiles
+/// cover (see [`cover`]): a tile counts only if it ends by `tiled.end`.
+pub fn whole_tiles(level: Level, tiled: &Range<i64>) -> Range<i64> {
+    tiled.start..floor(tiled.end, level.millis())
+}
+
 /// Splits `[start, end)` into runs of aligned tiles, largest first where alignment allows, and
 /// raw event ranges for what no stored tile covers. `tiled[level]` is the time the stored tiles
 /// of each level cover: from the first tile start kept (finer tiles are kept only for recent
@@ -142,7 +148,7 @@ pub fn cover(start: i64, end: i64, tiled: &[Range<i64>; LEVELS]) -> Vec<Piece> {
     }
     let mut at = start;
     // `to`, or the end of the last whole tile of `level` written if that comes first.
-    let upto = |level: Level, to: i64| to.min(floor(tiled[level.index()].end, level.millis()));
+    let upto = |level: Level, to: i64| to.min(whole_tiles(level, &tiled[level.index()]).end);
     let push = |pieces: &mut Vec<Piece>, level: Level, from: i64, to: i64| {
         if from >= to {
             return;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tilefold_ingest::fold_tiles;
 use tilefold_query::aggregate::{Ir, RowAggregator};
 use tilefold_query::key::hex;
-use tilefold_query::window::{floor, Level};
+use tilefold_query::window::{whole_tiles, Level};
 use tilefold_query::Value;
 use tilefold_storage::StorageError;
 
@@ -63,7 +63,7 @@ impl Store {
                 // A tile past the tiles written (a live GroupBy's tile that had not ended when
                 // it was last merged) is not read: it is written whole once it ends.
                 let written =
-                    Level::from_index(level).map(|l| floor(tiled[l.index()].end, l.millis()));
+                    Level::from_index(level).map(|l| whole_tiles(l, &tiled[l.index()]).end);
                 if written.is_some_and(|written| start >= written) {
                     continue;
                 }
