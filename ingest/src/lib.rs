@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod order;
 mod parquet;
 mod partition;
 mod rows;

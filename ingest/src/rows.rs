@@ -343,24 +343,9 @@ fn key_ts_order(batch: &RecordBatch) -> Option<Vec<u32>> {
         .column_by_name(TIME_COLUMN)
         .expect("prepared rows have ts")
         .as_primitive::<arrow::datatypes::Int64Type>();
-    let prefix = |r: usize| {
-        let k = keys.value(r);
-        let mut p = [0u8; 8];
-        let n = k.len().min(8);
-        p[..n].copy_from_slice(&k[..n]);
-        u64::from_be_bytes(p)
-    };
-    let mut order: Vec<(u64, u32)> = (0..batch.num_rows())
-        .map(|r| (prefix(r), r as u32))
-        .collect();
-    order.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| keys.value(a.1 as usize).cmp(keys.value(b.1 as usize)))
-            .then_with(|| ts.value(a.1 as usize).cmp(&ts.value(b.1 as usize)))
-            .then_with(|| a.1.cmp(&b.1))
-    });
-    if order.windows(2).all(|w| w[0].1 < w[1].1) {
+    let order = crate::order::key_ts_order(keys, ts.values());
+    if order.windows(2).all(|w| w[0] < w[1]) {
         return None;
     }
-    Some(order.into_iter().map(|(_, r)| r).collect())
+    Some(order)
 }

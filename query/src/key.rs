@@ -14,7 +14,8 @@
 
 use std::fmt::Write as _;
 
-use arrow::array::Array;
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
 
 use crate::value::{canonical_f64_bits, value_at};
 use crate::{DataType, Value};
@@ -91,8 +92,7 @@ impl KeyCodec {
     pub fn encode_row(&self, columns: &[&dyn Array], row: usize, out: &mut Vec<u8>) {
         out.clear();
         for column in columns {
-            let value = value_at(*column, row).unwrap_or(Value::Null);
-            push(&value, out);
+            push_cell(*column, row, out);
         }
     }
 }
@@ -130,28 +130,44 @@ fn cast(value: &Value, data_type: &DataType) -> Option<Value> {
     }
 }
 
+/// Pushes row `row` of `column` as [`push`] pushes its value, without building the value for
+/// the common key columns (strings and longs).
+fn push_cell(column: &dyn Array, row: usize, out: &mut Vec<u8>) {
+    if column.is_null(row) {
+        out.push(0);
+        return;
+    }
+    if let Some(strings) = column.as_string_opt::<i32>() {
+        push_bytes(3, strings.value(row).as_bytes(), out);
+    } else if let Some(longs) = column.as_primitive_opt::<Int64Type>() {
+        push_long(longs.value(row), out);
+    } else {
+        push(&value_at(column, row).unwrap_or(Value::Null), out);
+    }
+}
+
+fn push_long(v: i64, out: &mut Vec<u8>) {
+    out.push(1);
+    out.extend_from_slice(&((v as u64) ^ (1 << 63)).to_be_bytes());
+}
+
+fn push_bytes(tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(tag);
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
 fn push(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => out.push(0),
-        Value::Long(v) => {
-            out.push(1);
-            out.extend_from_slice(&((*v as u64) ^ (1 << 63)).to_be_bytes());
-        }
+        Value::Long(v) => push_long(*v, out),
         Value::Double(v) => {
             out.push(2);
             out.extend_from_slice(&canonical_f64_bits(*v).to_be_bytes());
         }
-        Value::String(s) => {
-            out.push(3);
-            out.extend_from_slice(&(s.len() as u32).to_be_bytes());
-            out.extend_from_slice(s.as_bytes());
-        }
+        Value::String(s) => push_bytes(3, s.as_bytes(), out),
         Value::Boolean(b) => out.extend_from_slice(&[4, u8::from(*b)]),
-        Value::Binary(b) => {
-            out.push(5);
-            out.extend_from_slice(&(b.len() as u32).to_be_bytes());
-            out.extend_from_slice(b);
-        }
+        Value::Binary(b) => push_bytes(5, b, out),
         // Not key types (rejected by `KeyCodec::new`); a distinct tag keeps the bytes unambiguous.
         Value::List(_) | Value::Map(_) | Value::Struct(_) => out.push(0xff),
     }
@@ -229,6 +245,30 @@ mod tests {
         assert_eq!(Some(out.clone()), c.encode(&[Value::Long(3)]).unwrap());
         c.encode_row(&[&array], 1, &mut out);
         assert_eq!(out, vec![0]);
+    }
+
+    /// The columns read without building values (strings, longs) give the values' bytes.
+    #[test]
+    fn string_and_long_rows_equal_value_bytes() {
+        let strings = arrow::array::StringArray::from(vec![Some("u12"), None, Some("")]);
+        let longs = arrow::array::Int64Array::from(vec![Some(-5), Some(i64::MAX), None]);
+        let c = KeyCodec::new(vec![
+            ("s".into(), DataType::String),
+            ("l".into(), DataType::Long),
+        ])
+        .unwrap();
+        let mut out = Vec::new();
+        for row in 0..3 {
+            c.encode_row(&[&strings, &longs], row, &mut out);
+            let mut expected = Vec::new();
+            for column in [&strings as &dyn Array, &longs] {
+                push(&value_at(column, row).unwrap_or(Value::Null), &mut expected);
+            }
+            assert_eq!(out, expected, "row {row}");
+        }
+        c.encode_row(&[&strings, &longs], 0, &mut out);
+        let values = [Value::String("u12".into()), Value::Long(-5)];
+        assert_eq!(Some(out), c.encode(&values).unwrap());
     }
 
     #[test]

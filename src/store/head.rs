@@ -14,12 +14,13 @@ use std::io::Cursor;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::{concat_batches, interleave_record_batch};
 use arrow::datatypes::{Int64Type, SchemaRef};
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 
+use tilefold_ingest::order::{compare_keys, shared_prefix, KeyWords};
 use tilefold_ingest::sort_by_key_and_ts;
 use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
@@ -319,26 +320,37 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
         let all = concat_batches(&first.schema(), runs).map_err(internal)?;
         return sort_by_key_and_ts(&all).map_err(internal);
     };
+    // Keys compare as integers past the prefix every run's keys share (see
+    // tilefold_ingest::order); a run's keys span its first to its last.
+    let common = shared_prefix(
+        columns
+            .iter()
+            .filter(|(keys, _)| !keys.is_empty())
+            .flat_map(|(keys, _)| [keys.value(0), keys.value(keys.len() - 1)]),
+    );
+    let words: Vec<KeyWords> = columns
+        .iter()
+        .map(|(keys, _)| KeyWords::new(keys, common))
+        .collect();
+    let exact = words.iter().all(KeyWords::exact);
+    let less = |(r, i): (usize, usize), (s, j): (usize, usize)| {
+        let ((a, a_ts), (b, b_ts)) = (&columns[r], &columns[s]);
+        compare_keys((a, words[r].words(), i), (b, words[s].words(), j), exact)
+            .then_with(|| a_ts[i].cmp(&b_ts[j]))
+            .is_lt()
+    };
     // The next row of each run.
     let mut next = vec![0usize; runs.len()];
     let mut order: Vec<(usize, usize)> =
         Vec::with_capacity(runs.iter().map(RecordBatch::num_rows).sum());
     loop {
         let mut best: Option<usize> = None;
-        for (r, (keys, ts)) in columns.iter().enumerate() {
+        for (r, (_, ts)) in columns.iter().enumerate() {
             let i = next[r];
             if i == ts.len() {
                 continue;
             }
-            let smaller = match best {
-                None => true,
-                Some(b) => {
-                    let (other_keys, other_ts) = &columns[b];
-                    let j = next[b];
-                    (keys.value(i), ts[i]) < (other_keys.value(j), other_ts[j])
-                }
-            };
-            if smaller {
+            if best.is_none_or(|b| less((r, i), (b, next[b]))) {
                 best = Some(r);
             }
         }

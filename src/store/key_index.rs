@@ -11,6 +11,7 @@
 use std::ops::Range;
 
 use arrow::array::{Array, BinaryArray};
+use tilefold_ingest::order::word;
 
 /// Per row of a sorted key column, eight bytes of the key after the shared prefix.
 #[derive(Debug, Clone, Default)]
@@ -66,18 +67,6 @@ pub fn run_end(lo: usize, n: usize, same: impl Fn(usize) -> bool) -> usize {
     }
     let upper = (lo + step).min(n);
     lo + partition_point(upper.saturating_sub(lo), |i| same(lo + i))
-}
-
-/// Eight bytes of `key` from `at` on as a big-endian integer, zero-padded. Zero padding keeps
-/// the order: if `word(x) < word(y)` then `x < y` (their first difference within the eight
-/// bytes is a smaller byte in `x`, or `x` ends there), and keys with equal words are compared
-/// in full.
-fn word(key: &[u8], at: usize) -> u64 {
-    let mut bytes = [0u8; 8];
-    let tail = key.get(at..).unwrap_or_default();
-    let n = tail.len().min(8);
-    bytes[..n].copy_from_slice(&tail[..n]);
-    u64::from_be_bytes(bytes)
 }
 
 /// The first index in `0..n` for which `pred` is false (`pred` holds on a prefix).
