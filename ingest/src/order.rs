@@ -161,10 +161,10 @@ mod tests {
             let (ca, cb) = (BinaryArray::from_iter_values(a.iter()), BinaryArray::from_iter_values(b.iter()));
             let (wa, wb) = (KeyWords::new(&ca, common), KeyWords::new(&cb, common));
             let exact = wa.exact() && wb.exact();
-            for i in 0..a.len() {
-                for j in 0..b.len() {
+            for (i, x) in a.iter().enumerate() {
+                for (j, y) in b.iter().enumerate() {
                     let got = compare_keys((&ca, wa.words(), i), (&cb, wb.words(), j), exact);
-                    prop_assert_eq!(got, a[i].cmp(&b[j]), "{:?} vs {:?}", a[i], b[j]);
+                    prop_assert_eq!(got, x.cmp(y), "{:?} vs {:?}", x, y);
                 }
             }
         }
