@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
@@ -32,11 +33,52 @@ pub struct BoundGroupBy {
     /// The schema of its stored rows.
     schema: arrow::datatypes::SchemaRef,
     /// Every segment, as `entry.segments` lists them.
-    segments: Vec<Segment>,
+    segments: Vec<OpenSegment>,
     /// Event segments with the `ts` range of their rows that count.
-    events: Vec<(Segment, Range<i64>)>,
-    snapshots: BTreeMap<i64, Vec<Segment>>,
-    mutations: BTreeMap<i64, Vec<Segment>>,
+    events: Vec<(OpenSegment, Range<i64>)>,
+    snapshots: BTreeMap<i64, Vec<OpenSegment>>,
+    mutations: BTreeMap<i64, Vec<OpenSegment>>,
+}
+
+/// An open segment and the index of its keys ([`KeyIndex`], 8 bytes a row), built by the first
+/// fetch that looks a key up in it and shared by every binding of the GroupBy after that: a
+/// fetch searches every segment whose rows it may need, and a live GroupBy gains one segment a
+/// seal. Backfill searches the key column itself: it asks for keys in order, which keeps the
+/// search's path in the cache, and its memory stays bounded by its settings.
+#[derive(Debug, Clone)]
+pub struct OpenSegment {
+    pub segment: Segment,
+    keys: Arc<OnceLock<KeyIndex>>,
+}
+
+impl OpenSegment {
+    pub fn new(segment: Segment) -> OpenSegment {
+        OpenSegment {
+            segment,
+            keys: Arc::default(),
+        }
+    }
+
+    /// The rows of `key` (and with `ts` in `range`), zero-copy; through the key index if
+    /// `indexed`.
+    fn key_rows(
+        &self,
+        key: &[u8],
+        range: Option<&Range<i64>>,
+        indexed: bool,
+    ) -> Option<RecordBatch> {
+        let batch = self.segment.batch();
+        let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
+        let rows = if indexed {
+            self.keys
+                .get_or_init(|| KeyIndex::new(keys))
+                .rows(keys, key)
+        } else {
+            let lo = partition_point(keys.len(), |i| keys.value(i) < key);
+            lo..run_end(lo, keys.len(), |i| keys.value(i) == key)
+        };
+        rows_in(batch, rows, range)
+    }
 }
 
 impl BoundGroupBy {
@@ -46,12 +88,12 @@ impl BoundGroupBy {
         evaluator: GroupByEvaluator,
         keys: KeyCodec,
         derivations: Option<Derivations>,
-        segments: Vec<Segment>,
+        segments: Vec<OpenSegment>,
         schema: arrow::datatypes::SchemaRef,
     ) -> Self {
         let mut events = Vec::new();
-        let mut snapshots: BTreeMap<i64, Vec<Segment>> = BTreeMap::new();
-        let mut mutations: BTreeMap<i64, Vec<Segment>> = BTreeMap::new();
+        let mut snapshots: BTreeMap<i64, Vec<OpenSegment>> = BTreeMap::new();
+        let mut mutations: BTreeMap<i64, Vec<OpenSegment>> = BTreeMap::new();
         for (info, segment) in entry.segments.iter().zip(segments.iter().cloned()) {
             let day = parse_day(&info.partition).unwrap_or(i64::MIN);
             match info.role {
@@ -81,7 +123,7 @@ impl BoundGroupBy {
     }
 
     /// Every open segment by its file (relative to the store directory).
-    pub fn segments(&self) -> HashMap<&str, &Segment> {
+    pub fn segments(&self) -> HashMap<&str, &OpenSegment> {
         self.entry
             .segments
             .iter()
@@ -102,7 +144,7 @@ impl BoundGroupBy {
     pub fn event_segments(&self) -> impl Iterator<Item = (&Segment, &Range<i64>)> {
         self.events
             .iter()
-            .map(|(segment, counted)| (segment, counted))
+            .map(|(open, counted)| (&open.segment, counted))
     }
 }
 
@@ -363,7 +405,7 @@ impl GroupByData for DataView<'_> {
             if range.start >= range.end {
                 continue;
             }
-            if let Some(rows) = key_rows(segment.batch(), key, Some(&range)) {
+            if let Some(rows) = segment.key_rows(key, Some(&range), self.memo.is_none()) {
                 out.push(rows);
             }
         }
@@ -401,7 +443,7 @@ impl GroupByData for DataView<'_> {
         out: &mut Vec<RecordBatch>,
     ) -> Result<(), EvalError> {
         for segment in self.group_by.snapshots.get(&day).into_iter().flatten() {
-            out.extend(key_rows(segment.batch(), key, None));
+            out.extend(segment.key_rows(key, None, self.memo.is_none()));
         }
         Ok(())
     }
@@ -413,26 +455,14 @@ impl GroupByData for DataView<'_> {
         out: &mut Vec<RecordBatch>,
     ) -> Result<(), EvalError> {
         for segment in self.group_by.mutations.get(&day).into_iter().flatten() {
-            out.extend(key_rows(segment.batch(), key, None));
+            out.extend(segment.key_rows(key, None, self.memo.is_none()));
         }
         Ok(())
     }
 }
 
-/// The rows of `key` (and with `ts` in `range`) of a batch sorted by (key, ts), zero-copy.
-pub(super) fn key_rows(
-    batch: &RecordBatch,
-    key: &[u8],
-    range: Option<&Range<i64>>,
-) -> Option<RecordBatch> {
-    let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
-    let n = keys.len();
-    let lo = partition_point(n, |i| keys.value(i) < key);
-    let hi = run_end(lo, n, |i| keys.value(i) == key);
-    rows_in(batch, lo..hi, range)
-}
-
-/// [`key_rows`] through the batch's key index.
+/// The rows of `key` (and with `ts` in `range`) of a batch sorted by (key, ts), found through
+/// the batch's key index; zero-copy.
 pub(super) fn indexed_key_rows(
     batch: &RecordBatch,
     index: &KeyIndex,

@@ -165,7 +165,7 @@ mod tests {
         let array = column(&keys);
         let index = KeyIndex::new(&array);
         assert_eq!(index.common, 4);
-        for u in [0, 7, 99, 500, 999] {
+        for u in 0..1000 {
             let k = encode(&format!("u{u}"));
             assert_eq!(index.rows(&array, &k), naive(&keys, &k));
             assert_eq!(index.rows(&array, &k).len(), 2);

@@ -40,7 +40,7 @@ use tilefold_storage::{
 };
 
 use crate::{Error, Result};
-use bound::BoundGroupBy;
+use bound::{BoundGroupBy, OpenSegment};
 use catalog::{GroupByEntry, TableEntry};
 use head::{Head, HeadChange, Heads};
 
@@ -593,17 +593,17 @@ fn bind(
     head: Option<&Head>,
     before: Option<&BoundGroupBy>,
 ) -> Result<Option<BoundGroupBy>> {
-    let open: HashMap<&str, &Segment> = before.map(BoundGroupBy::segments).unwrap_or_default();
+    let open: HashMap<&str, &OpenSegment> = before.map(BoundGroupBy::segments).unwrap_or_default();
     let segments = entry
         .segments
         .iter()
         .map(|s| match open.get(s.file.as_str()) {
             Some(&segment) => Ok(segment.clone()),
-            None => Segment::open(&dir.join(&s.file)),
+            None => Segment::open(&dir.join(&s.file)).map(OpenSegment::new),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let schema = match (segments.first(), head.and_then(|h| h.schema())) {
-        (Some(segment), _) => segment.batch().schema(),
+        (Some(open), _) => open.segment.batch().schema(),
         (None, Some(schema)) => schema,
         (None, None) => return Ok(None),
     };
