@@ -14,7 +14,7 @@ use std::io::Cursor;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, BinaryArray, RecordBatch};
 use arrow::compute::{concat_batches, interleave_record_batch};
 use arrow::datatypes::{Int64Type, SchemaRef};
 use arrow::ipc::reader::StreamReader;
@@ -220,9 +220,9 @@ impl Head {
             if runs[n - MERGE_RUNS].num_rows() > 2 * runs[n - 1].num_rows() {
                 break;
             }
-            let merged = merge_runs(&batches(&runs[n - MERGE_RUNS..]))?;
+            let merged = merge_indexed(&runs[n - MERGE_RUNS..])?;
             runs.truncate(n - MERGE_RUNS);
-            runs.push(Run::new(merged));
+            runs.push(merged);
         }
         Ok(Head {
             rows: self.rows + added,
@@ -310,9 +310,9 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
         .map(|run| {
             Some((
                 run.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?,
-                run.column_by_name(TIME_COLUMN)?
+                &run.column_by_name(TIME_COLUMN)?
                     .as_primitive_opt::<Int64Type>()?
-                    .values(),
+                    .values()[..],
             ))
         })
         .collect();
@@ -333,16 +333,76 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
         .map(|(keys, _)| KeyWords::new(keys, common))
         .collect();
     let exact = words.iter().all(KeyWords::exact);
+    let words: Vec<&[u64]> = words.iter().map(KeyWords::words).collect();
+    let order = merge_order(&columns, &words, exact);
+    let refs: Vec<&RecordBatch> = runs.iter().collect();
+    interleave_record_batch(&refs, &order).map_err(internal)
+}
+
+/// Merges runs as [`merge_runs`] does; the merged run's key index is gathered from theirs when
+/// their keys share one prefix (the usual case: a tag and length bytes), not computed again.
+fn merge_indexed(runs: &[Run]) -> Result<Run> {
+    let first = runs.first().map(|run| &run.rows);
+    let columns: Option<Vec<_>> = runs
+        .iter()
+        .map(|run| {
+            let keys = run
+                .rows
+                .column_by_name(KEY_COLUMN)?
+                .as_binary_opt::<i32>()?;
+            let ts = run.rows.column_by_name(TIME_COLUMN)?;
+            Some((keys, &ts.as_primitive_opt::<Int64Type>()?.values()[..]))
+        })
+        .collect();
+    let common = runs.first().map_or(0, |run| run.keys.common());
+    let prefix = first
+        .and_then(|rows| rows.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>())
+        .filter(|keys| !keys.is_empty())
+        .map(|keys| keys.value(0).get(..common).unwrap_or_default());
+    let shared = |run: &Run, keys: &BinaryArray| {
+        !keys.is_empty()
+            && run.keys.common() == common
+            && run.keys.words().len() == keys.len()
+            && prefix.is_some_and(|p| keys.value(0).get(..common) == Some(p))
+    };
+    match columns {
+        Some(columns)
+            if runs.len() > 1 && runs.iter().zip(&columns).all(|(r, c)| shared(r, c.0)) =>
+        {
+            // Every key of every run shares `common` bytes and differs within the next one
+            // across the runs' extremes, so the merged run's prefix is `common` too.
+            let exact = runs.iter().all(|run| run.keys.exact());
+            let words: Vec<&[u64]> = runs.iter().map(|run| run.keys.words()).collect();
+            let order = merge_order(&columns, &words, exact);
+            let merged = order.iter().map(|&(r, i)| words[r][i]).collect();
+            let refs: Vec<&RecordBatch> = runs.iter().map(|run| &run.rows).collect();
+            let rows = interleave_record_batch(&refs, &order).map_err(internal)?;
+            Ok(Run {
+                rows,
+                keys: Arc::new(KeyIndex::from_words(common, merged, exact)),
+            })
+        }
+        _ => Ok(Run::new(merge_runs(&batches(runs))?)),
+    }
+}
+
+/// The (run, row) order that merges runs sorted by (key, ts) whose keys have `words` taken at
+/// one offset (`exact` as [`compare_keys`] takes it); on ties the older run's row comes first.
+fn merge_order(
+    columns: &[(&BinaryArray, &[i64])],
+    words: &[&[u64]],
+    exact: bool,
+) -> Vec<(usize, usize)> {
     let less = |(r, i): (usize, usize), (s, j): (usize, usize)| {
         let ((a, a_ts), (b, b_ts)) = (&columns[r], &columns[s]);
-        compare_keys((a, words[r].words(), i), (b, words[s].words(), j), exact)
+        compare_keys((a, words[r], i), (b, words[s], j), exact)
             .then_with(|| a_ts[i].cmp(&b_ts[j]))
             .is_lt()
     };
     // The next row of each run.
-    let mut next = vec![0usize; runs.len()];
+    let mut next = vec![0usize; columns.len()];
     let mut order: Vec<(usize, usize)> =
-        Vec::with_capacity(runs.iter().map(RecordBatch::num_rows).sum());
+        Vec::with_capacity(columns.iter().map(|(_, ts)| ts.len()).sum());
     loop {
         let mut best: Option<usize> = None;
         for (r, (_, ts)) in columns.iter().enumerate() {
@@ -358,8 +418,7 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
         order.push((b, next[b]));
         next[b] += 1;
     }
-    let refs: Vec<&RecordBatch> = runs.iter().collect();
-    interleave_record_batch(&refs, &order).map_err(internal)
+    order
 }
 
 fn internal(err: arrow::error::ArrowError) -> Error {
@@ -491,6 +550,7 @@ mod tests {
         }
         let head = head.unwrap();
         assert!(head.runs.len() < 12, "{} runs", head.runs.len());
+        assert_indexes_are_fresh(&head);
         assert_eq!(head.rows(), all.len());
         // A stable sort by (key, ts) keeps insertion order on ties: older batches first.
         all.sort_by_key(|r| (r.0, r.1));
@@ -506,6 +566,82 @@ mod tests {
             .collect();
         want.sort_by_key(|r| (r.1, r.2));
         assert_eq!(got, want);
+    }
+
+    /// Every run's key index equals one computed from its keys (merges gather theirs).
+    fn assert_indexes_are_fresh(head: &Head) {
+        for (r, run) in head.runs.iter().enumerate() {
+            let fresh = KeyIndex::new(run.rows.column_by_name(KEY_COLUMN).unwrap().as_binary());
+            assert_eq!(run.keys.common(), fresh.common(), "run {r}");
+            assert_eq!(run.keys.words(), fresh.words(), "run {r}");
+            assert_eq!(run.keys.exact(), fresh.exact(), "run {r}");
+        }
+    }
+
+    /// Runs whose keys share a prefix (tag and length bytes) merge through their key indexes;
+    /// runs that share less, or keys longer than a word, merge by computing words again. Either
+    /// way the rows come out in (key, ts) order with fresh indexes.
+    #[test]
+    fn merged_runs_keep_exact_key_indexes() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(TIME_COLUMN, DataType::Int64, false),
+            Field::new(KEY_COLUMN, DataType::Binary, false),
+        ]));
+        let batch = |keys: Vec<Vec<u8>>, ts: i64| {
+            let n = keys.len() as i64;
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from_iter_values((0..n).map(|i| ts + i % 3))) as ArrayRef,
+                    Arc::new(BinaryArray::from_iter_values(keys)),
+                ],
+            )
+            .unwrap();
+            sort_by_key_and_ts(&batch).unwrap()
+        };
+        let encode = |s: String| {
+            let mut k = vec![3u8];
+            k.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            k.extend_from_slice(s.as_bytes());
+            k
+        };
+        let mut x = 11u64;
+        let mut next = |bound: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % bound
+        };
+        let mut all: Vec<(Vec<u8>, i64)> = Vec::new();
+        let mut head: Option<Head> = None;
+        for b in 0..64i64 {
+            // Short keys (u0..u999), then a stretch of long ones, then keys of one length only.
+            let keys: Vec<Vec<u8>> = (0..next(20) + 1)
+                .map(|_| match b / 16 {
+                    1 => encode(format!("user-with-a-long-name-{}", next(50))),
+                    2 => encode(format!("u{}", 100 + next(900))),
+                    _ => encode(format!("u{}", next(1000))),
+                })
+                .collect();
+            let rows = batch(keys, b * 10);
+            let ts = rows.column(0).as_primitive::<Int64Type>();
+            let k = rows.column(1).as_binary::<i32>();
+            all.extend((0..rows.num_rows()).map(|i| (k.value(i).to_vec(), ts.value(i))));
+            head = Some(match head {
+                Some(h) => h.with(rows).unwrap(),
+                None => Head::new(rows),
+            });
+            assert_indexes_are_fresh(head.as_ref().unwrap());
+        }
+        let head = head.unwrap();
+        let merged = merge_runs(&batches(&head.runs)).unwrap();
+        let ts = merged.column(0).as_primitive::<Int64Type>();
+        let k = merged.column(1).as_binary::<i32>();
+        let got: Vec<(Vec<u8>, i64)> = (0..merged.num_rows())
+            .map(|i| (k.value(i).to_vec(), ts.value(i)))
+            .collect();
+        all.sort();
+        assert_eq!(got, all);
     }
 
     /// (key, ts, value) triples.

@@ -19,6 +19,9 @@ pub struct KeyIndex {
     /// How many leading bytes every key of the batch shares.
     common: usize,
     words: Vec<u64>,
+    /// Whether every key ends within its word, so that (word, length) orders the keys exactly
+    /// (see `tilefold_ingest::order`).
+    exact: bool,
 }
 
 impl KeyIndex {
@@ -32,7 +35,34 @@ impl KeyIndex {
         let (first, last) = (keys.value(0), keys.value(n - 1));
         let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
         let words = (0..n).map(|i| word(keys.value(i), common)).collect();
-        KeyIndex { common, words }
+        let exact = (0..n).all(|i| keys.value_length(i) as usize <= common + 8);
+        KeyIndex {
+            common,
+            words,
+            exact,
+        }
+    }
+
+    /// The index of a sorted key column whose keys share exactly their first `common` bytes,
+    /// from its words (taken at `common`).
+    pub fn from_words(common: usize, words: Vec<u64>, exact: bool) -> KeyIndex {
+        KeyIndex {
+            common,
+            words,
+            exact,
+        }
+    }
+
+    pub fn common(&self) -> usize {
+        self.common
+    }
+
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    pub fn exact(&self) -> bool {
+        self.exact
     }
 
     /// The rows of `key` in `keys`, the column this index was built from.
