@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use arrow::array::{Array, BinaryArray};
 
 /// Per key of a column, eight bytes after a prefix shared by every key compared with them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct KeyWords {
     words: Vec<u64>,
     /// Whether every key ends within its word, so that (word, length) is the key.
@@ -32,6 +32,15 @@ impl KeyWords {
         KeyWords {
             words,
             exact: longest.is_none_or(|n| n <= common + 8),
+        }
+    }
+
+    /// The words of rows taken from `sets` (words at one offset) in `order`, (set, row) pairs:
+    /// a merge's, for the merged rows.
+    pub fn gathered(sets: &[&KeyWords], order: &[(usize, usize)]) -> KeyWords {
+        KeyWords {
+            words: order.iter().map(|&(s, i)| sets[s].words[i]).collect(),
+            exact: sets.iter().all(|set| set.exact),
         }
     }
 

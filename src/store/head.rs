@@ -305,17 +305,7 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
     if runs.len() == 1 {
         return Ok(first.clone());
     }
-    let columns: Option<Vec<_>> = runs
-        .iter()
-        .map(|run| {
-            Some((
-                run.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?,
-                &run.column_by_name(TIME_COLUMN)?
-                    .as_primitive_opt::<Int64Type>()?
-                    .values()[..],
-            ))
-        })
-        .collect();
+    let columns: Option<Vec<_>> = runs.iter().map(keys_and_ts).collect();
     let Some(columns) = columns else {
         let all = concat_batches(&first.schema(), runs).map_err(internal)?;
         return sort_by_key_and_ts(&all).map_err(internal);
@@ -342,48 +332,48 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
 /// Merges runs as [`merge_runs`] does; the merged run's key index is gathered from theirs when
 /// their keys share one prefix (the usual case: a tag and length bytes), not computed again.
 fn merge_indexed(runs: &[Run]) -> Result<Run> {
-    let first = runs.first().map(|run| &run.rows);
-    let columns: Option<Vec<_>> = runs
-        .iter()
-        .map(|run| {
-            let keys = run
-                .rows
-                .column_by_name(KEY_COLUMN)?
-                .as_binary_opt::<i32>()?;
-            let ts = run.rows.column_by_name(TIME_COLUMN)?;
-            Some((keys, &ts.as_primitive_opt::<Int64Type>()?.values()[..]))
-        })
-        .collect();
+    let columns: Option<Vec<_>> = runs.iter().map(|run| keys_and_ts(&run.rows)).collect();
     let common = runs.first().map_or(0, |run| run.keys.common());
-    let prefix = first
-        .and_then(|rows| rows.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>())
-        .filter(|keys| !keys.is_empty())
-        .map(|keys| keys.value(0).get(..common).unwrap_or_default());
-    let shared = |run: &Run, keys: &BinaryArray| {
-        !keys.is_empty()
-            && run.keys.common() == common
-            && run.keys.words().len() == keys.len()
-            && prefix.is_some_and(|p| keys.value(0).get(..common) == Some(p))
+    // Every run's keys share their first `common` bytes, the same bytes in each.
+    let shared = |columns: &[(&BinaryArray, &[i64])]| -> bool {
+        let Some((first, _)) = columns.first().filter(|(keys, _)| !keys.is_empty()) else {
+            return false;
+        };
+        let prefix = first.value(0).get(..common);
+        runs.iter().zip(columns).all(|(run, (keys, _))| {
+            !keys.is_empty()
+                && run.keys.common() == common
+                && run.keys.words().words().len() == keys.len()
+                && keys.value(0).get(..common) == prefix
+        })
     };
     match columns {
-        Some(columns)
-            if runs.len() > 1 && runs.iter().zip(&columns).all(|(r, c)| shared(r, c.0)) =>
-        {
+        Some(columns) if runs.len() > 1 && shared(&columns) => {
             // Every key of every run shares `common` bytes and differs within the next one
             // across the runs' extremes, so the merged run's prefix is `common` too.
-            let exact = runs.iter().all(|run| run.keys.exact());
-            let words: Vec<&[u64]> = runs.iter().map(|run| run.keys.words()).collect();
+            let sets: Vec<&KeyWords> = runs.iter().map(|run| run.keys.words()).collect();
+            let exact = sets.iter().all(|set| set.exact());
+            let words: Vec<&[u64]> = sets.iter().map(|set| set.words()).collect();
             let order = merge_order(&columns, &words, exact);
-            let merged = order.iter().map(|&(r, i)| words[r][i]).collect();
             let refs: Vec<&RecordBatch> = runs.iter().map(|run| &run.rows).collect();
             let rows = interleave_record_batch(&refs, &order).map_err(internal)?;
+            let words = KeyWords::gathered(&sets, &order);
             Ok(Run {
                 rows,
-                keys: Arc::new(KeyIndex::from_words(common, merged, exact)),
+                keys: Arc::new(KeyIndex::from_words(common, words)),
             })
         }
         _ => Ok(Run::new(merge_runs(&batches(runs))?)),
     }
+}
+
+/// The key column and the `ts` values of head rows.
+fn keys_and_ts(rows: &RecordBatch) -> Option<(&BinaryArray, &[i64])> {
+    let keys = rows.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
+    let ts = rows
+        .column_by_name(TIME_COLUMN)?
+        .as_primitive_opt::<Int64Type>()?;
+    Some((keys, ts.values()))
 }
 
 /// The (run, row) order that merges runs sorted by (key, ts) whose keys have `words` taken at
@@ -573,8 +563,8 @@ mod tests {
         for (r, run) in head.runs.iter().enumerate() {
             let fresh = KeyIndex::new(run.rows.column_by_name(KEY_COLUMN).unwrap().as_binary());
             assert_eq!(run.keys.common(), fresh.common(), "run {r}");
-            assert_eq!(run.keys.words(), fresh.words(), "run {r}");
-            assert_eq!(run.keys.exact(), fresh.exact(), "run {r}");
+            assert_eq!(run.keys.words().words(), fresh.words().words(), "run {r}");
+            assert_eq!(run.keys.words().exact(), fresh.words().exact(), "run {r}");
         }
     }
 

@@ -11,17 +11,14 @@
 use std::ops::Range;
 
 use arrow::array::{Array, BinaryArray};
-use tilefold_ingest::order::word;
+use tilefold_ingest::order::{shared_prefix, word, KeyWords};
 
 /// Per row of a sorted key column, eight bytes of the key after the shared prefix.
 #[derive(Debug, Clone, Default)]
 pub struct KeyIndex {
     /// How many leading bytes every key of the batch shares.
     common: usize,
-    words: Vec<u64>,
-    /// Whether every key ends within its word, so that (word, length) orders the keys exactly
-    /// (see `tilefold_ingest::order`).
-    exact: bool,
+    words: KeyWords,
 }
 
 impl KeyIndex {
@@ -32,42 +29,31 @@ impl KeyIndex {
             return KeyIndex::default();
         }
         // Sorted: every key shares what the first and the last share.
-        let (first, last) = (keys.value(0), keys.value(n - 1));
-        let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
-        let words = (0..n).map(|i| word(keys.value(i), common)).collect();
-        let exact = (0..n).all(|i| keys.value_length(i) as usize <= common + 8);
+        let common = shared_prefix([keys.value(0), keys.value(n - 1)].into_iter());
         KeyIndex {
             common,
-            words,
-            exact,
+            words: KeyWords::new(keys, common),
         }
     }
 
     /// The index of a sorted key column whose keys share exactly their first `common` bytes,
     /// from its words (taken at `common`).
-    pub fn from_words(common: usize, words: Vec<u64>, exact: bool) -> KeyIndex {
-        KeyIndex {
-            common,
-            words,
-            exact,
-        }
+    pub fn from_words(common: usize, words: KeyWords) -> KeyIndex {
+        KeyIndex { common, words }
     }
 
     pub fn common(&self) -> usize {
         self.common
     }
 
-    pub fn words(&self) -> &[u64] {
+    pub fn words(&self) -> &KeyWords {
         &self.words
-    }
-
-    pub fn exact(&self) -> bool {
-        self.exact
     }
 
     /// The rows of `key` in `keys`, the column this index was built from.
     pub fn rows(&self, keys: &BinaryArray, key: &[u8]) -> Range<usize> {
-        let n = self.words.len();
+        let words = self.words.words();
+        let n = words.len();
         if n == 0 || n != keys.len() {
             return 0..0;
         }
@@ -78,8 +64,8 @@ impl KeyIndex {
         let w = word(key, self.common);
         // Order-preserving: a row whose word is below `w` has a key below `key`, and above,
         // above. The rows whose word is `w` follow; gallop to their end (usually a few rows).
-        let lo = self.words.partition_point(|&x| x < w);
-        let hi = run_end(lo, n, |i| self.words[i] == w);
+        let lo = words.partition_point(|&x| x < w);
+        let hi = run_end(lo, n, |i| words[i] == w);
         // Among those, exactly `key`.
         let block = lo..hi;
         let a = block.start + partition_point(block.len(), |i| keys.value(block.start + i) < key);

@@ -412,8 +412,8 @@ pub(super) enum TileWrite<'a> {
     Merge(&'a ReadTxn),
 }
 
-/// Folds `events` into the tiles that lie in `tiled` (and merges them into the stored ones) on one thread while this
-/// one writes them (2 cores: folding and redb writes overlap). Keys arrive in order, so writes
+/// Folds `events` into the tiles that lie in `tiled` (and merges them into the stored ones) on
+/// one thread while this one writes them (2 cores: folding and redb writes overlap). Keys arrive in order, so writes
 /// are sorted. Returns the tiles written.
 pub(super) fn write_tiles(
     txn: &mut WriteTxn,
@@ -530,7 +530,7 @@ pub(super) fn counted_rows(
 /// if there are none.
 pub(super) fn rows_within(
     batch: &RecordBatch,
-    range: &std::ops::Range<i64>,
+    range: &Range<i64>,
     what: &str,
 ) -> Result<Option<RecordBatch>> {
     let Some(ts) = batch.column_by_name(TIME_COLUMN) else {
