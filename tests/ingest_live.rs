@@ -473,9 +473,8 @@ fn backfill_sees_live_rows_as_fetch_does() {
     check(&store);
 }
 
-/// A GroupBy selecting every column (no `selects`) stores the partition column too: live rows
-/// without it get the day of their `ts`, and live rows sealed before the table's first load are
-/// rewritten to the table's columns.
+/// A GroupBy selecting every column (no `selects`): live rows without the partition column fit,
+/// and live rows sealed before the table's first load are rewritten to the table's columns.
 #[test]
 fn live_rows_without_the_partition_column_fit_a_select_all_group_by() {
     let dir = TempDir::new("selectall");

@@ -25,5 +25,5 @@ mod tiles;
 pub use error::IngestError;
 pub use parquet::{parquet_batches, read_parquet, BATCH_ROWS};
 pub use partition::{split_partitions, Partitions};
-pub use rows::{sort_by_key_and_ts, Role, RowCounts, SourceRows, Trace};
+pub use rows::{key_column_type, sort_by_key_and_ts, Role, RowCounts, SourceRows, Trace};
 pub use tiles::{fold_tiles, kept_from};

@@ -2,6 +2,7 @@
 //! `ts` synthesized where there is no time column (R-SNAP-2), mutation columns for mutation
 //! tables (R-MUT-1), the key bytes column, sorted by (key, ts).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, Int64Array, RecordBatch, UInt32Array};
@@ -119,17 +120,27 @@ impl SourceRows {
             field: "keyColumns".into(),
             reason: "key columns must be numbers, strings, booleans or binaries".into(),
         })?;
-        // Stored rows: the selected columns (without mutation columns), ts, key, then mutation columns.
+        // Stored rows: the selected columns the GroupBy reads (without mutation columns), ts,
+        // key, then mutation columns.
         let mut fields: Vec<Field> = output
             .fields()
             .iter()
             .filter(|f| {
-                ![TIME_COLUMN, MUTATION_TIME_COLUMN, REVERSAL_COLUMN].contains(&f.name().as_str())
+                let name = f.name().as_str();
+                ![TIME_COLUMN, MUTATION_TIME_COLUMN, REVERSAL_COLUMN].contains(&name)
+                    && stored(group_by, name)
             })
             .map(|f| f.as_ref().clone())
             .collect();
         fields.push(Field::new(TIME_COLUMN, ArrowType::Int64, false));
-        fields.push(Field::new(KEY_COLUMN, ArrowType::Binary, false));
+        // Key columns left out keep their types in the key column's metadata.
+        let key_types: HashMap<String, String> = key_indexes
+            .iter()
+            .map(|&i| output.field(i))
+            .filter(|f| !fields.iter().any(|kept| kept.name() == f.name()))
+            .map(|f| (key_type_entry(f.name()), f.data_type().to_string()))
+            .collect();
+        fields.push(Field::new(KEY_COLUMN, ArrowType::Binary, false).with_metadata(key_types));
         if role == Role::Mutations {
             fields.push(Field::new(MUTATION_TIME_COLUMN, ArrowType::Int64, false));
             fields.push(Field::new(REVERSAL_COLUMN, ArrowType::Boolean, true));
@@ -315,6 +326,39 @@ impl SourceRows {
     }
 }
 
+/// Whether `group_by` keeps selected column `name` in its stored rows. Without aggregations
+/// every selected column is a feature. With them, only the columns they read (inputs and
+/// buckets): key columns are in the encoded key already (their types in its field's metadata,
+/// [`key_column_type`]), and they, the partition column and unused selects would be copied at
+/// every head merge and written to every segment for nothing.
+fn stored(group_by: &GroupBy, name: &str) -> bool {
+    let aggregations = group_by.aggregations();
+    aggregations.is_empty()
+        || aggregations
+            .iter()
+            .any(|a| a.input_column == name || a.buckets.iter().flatten().any(|b| b == name))
+}
+
+/// The metadata entry of the key column that holds key column `name`'s Arrow type.
+fn key_type_entry(name: &str) -> String {
+    format!("tilefold.key_type.{name}")
+}
+
+/// The Arrow type of key column `name` in stored rows of `schema`: its column's, or, for a key
+/// column the rows leave out, the one recorded with the encoded key. `None` if neither is
+/// there.
+pub fn key_column_type(schema: &Schema, name: &str) -> Option<ArrowType> {
+    if let Ok(field) = schema.field_with_name(name) {
+        return Some(field.data_type().clone());
+    }
+    let recorded = schema
+        .field_with_name(KEY_COLUMN)
+        .ok()?
+        .metadata()
+        .get(&key_type_entry(name))?;
+    recorded.parse().ok()
+}
+
 /// Where prepared rows came from (see [`SourceRows::prepare_traced`]).
 #[derive(Debug, Clone)]
 pub struct Trace {
@@ -348,4 +392,86 @@ fn key_ts_order(batch: &RecordBatch) -> Option<Vec<u32>> {
         return None;
     }
     Some(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group_by(aggregations: &str) -> GroupBy {
+        GroupBy::from_json_str(&format!(
+            r#"{{
+              "metaData": {{"name": "test.stored.v1", "team": "test"}},
+              "sources": [{{"events": {{"table": "data.events", "topic": "events",
+                "query": {{"selects": {{"user": "user", "price": "price", "merchant": "merchant",
+                                        "country": "country", "note": "note"}},
+                          "timeColumn": "ts"}}}}}}],
+              "keyColumns": ["user"]{aggregations}
+            }}"#
+        ))
+        .expect("config loads")
+    }
+
+    fn stored_names(group_by: &GroupBy) -> Vec<String> {
+        let input = Schema::new(
+            [
+                ("user", ArrowType::Utf8),
+                ("price", ArrowType::Float64),
+                ("merchant", ArrowType::Utf8),
+                ("country", ArrowType::Utf8),
+                ("note", ArrowType::Utf8),
+                ("ts", ArrowType::Int64),
+                ("ds", ArrowType::Utf8),
+            ]
+            .map(|(name, data_type)| Field::new(name, data_type, true))
+            .to_vec(),
+        );
+        let rows = SourceRows::new(group_by, 0, Role::Events, &input).expect("binds");
+        let batch = RecordBatch::try_new(
+            Arc::new(input),
+            vec![
+                Arc::new(arrow::array::StringArray::from(vec!["u1"])) as ArrayRef,
+                Arc::new(arrow::array::Float64Array::from(vec![2.5])),
+                Arc::new(arrow::array::StringArray::from(vec!["m"])),
+                Arc::new(arrow::array::StringArray::from(vec!["fr"])),
+                Arc::new(arrow::array::StringArray::from(vec!["n"])),
+                Arc::new(Int64Array::from(vec![1_000])),
+                Arc::new(arrow::array::StringArray::from(vec!["1970-01-01"])),
+            ],
+        )
+        .unwrap();
+        let (prepared, _) = rows
+            .prepare("data.events", "1970-01-01", 0, &batch)
+            .unwrap();
+        assert_eq!(prepared.schema(), *rows.schema());
+        // The key codec finds the key's type whether or not the rows hold its column.
+        assert_eq!(
+            key_column_type(rows.schema(), "user"),
+            Some(ArrowType::Utf8)
+        );
+        assert_eq!(key_column_type(rows.schema(), "nobody"), None);
+        rows.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    /// A GroupBy with aggregations stores the columns they read (inputs, buckets); its key
+    /// columns (in the encoded key), the partition column and unused selects are left out. Without aggregations every
+    /// selected column is a feature and is kept.
+    #[test]
+    fn stored_rows_hold_what_the_group_by_reads() {
+        let aggregating = group_by(
+            r#", "aggregations": [
+                {"inputColumn": "price", "operation": 7},
+                {"inputColumn": "price", "operation": 8, "buckets": ["country"]}]"#,
+        );
+        let names = stored_names(&aggregating);
+        assert_eq!(names, ["price", "country", TIME_COLUMN, KEY_COLUMN]);
+        let features = stored_names(&group_by(""));
+        for name in ["user", "price", "merchant", "country", "note"] {
+            assert!(features.iter().any(|n| n == name), "{name} in {features:?}");
+        }
+    }
 }

@@ -80,3 +80,53 @@ pub fn partition_column(group_by: &GroupBy) -> String {
         .map_or("ds", |q| q.partition_column_or_default())
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{BinaryArray, Float64Array, Int64Array};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+    use tilefold_query::evaluate::KEY_COLUMN;
+
+    /// Rows of today's narrow layout (what the aggregations read, `ts`, `__key`) fit the wider
+    /// rows of a store written before it: the left-out key column is null, the partition column
+    /// the day of `ts`, and the rest is the rows' own.
+    #[test]
+    fn narrow_rows_fit_the_wider_rows_of_an_older_store() {
+        let narrow = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("price", ArrowType::Float64, true),
+                Field::new(TIME_COLUMN, ArrowType::Int64, false),
+                Field::new(KEY_COLUMN, ArrowType::Binary, false),
+            ])),
+            vec![
+                Arc::new(Float64Array::from(vec![Some(2.5), None])),
+                Arc::new(Int64Array::from(vec![0, 86_400_000 + 1])),
+                Arc::new(BinaryArray::from_iter_values([b"a", b"b"])),
+            ],
+        )
+        .unwrap();
+        let wide: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("user_id", ArrowType::Utf8, true),
+            Field::new("price", ArrowType::Float64, true),
+            Field::new("ds", ArrowType::Utf8, true),
+            Field::new(TIME_COLUMN, ArrowType::Int64, false),
+            Field::new(KEY_COLUMN, ArrowType::Binary, false),
+        ]));
+        let rows = conform(&narrow, &wide, "ds").unwrap();
+        assert_eq!(rows.schema(), wide);
+        assert_eq!(rows.column(0).null_count(), 2);
+        let ds = rows.column(2).as_string::<i32>();
+        assert_eq!((ds.value(0), ds.value(1)), ("1970-01-01", "1970-01-02"));
+        for name in ["price", TIME_COLUMN, KEY_COLUMN] {
+            assert_eq!(
+                rows.column_by_name(name),
+                narrow.column_by_name(name),
+                "{name}"
+            );
+        }
+    }
+}

@@ -595,10 +595,8 @@ fn check_schemas(group_by: &GroupBy, entries: &[SegmentEntry], opened: &[Segment
 pub(super) fn key_codec(group_by: &GroupBy, schema: &Schema) -> Result<KeyCodec> {
     let mut columns = Vec::new();
     for key in group_by.key_columns() {
-        let data_type = schema
-            .field_with_name(key)
-            .ok()
-            .and_then(|f| DataType::from_arrow(f.data_type()))
+        let data_type = tilefold_ingest::key_column_type(schema, key)
+            .and_then(|t| DataType::from_arrow(&t))
             .unwrap_or(DataType::Binary);
         columns.push((key.clone(), data_type));
     }
