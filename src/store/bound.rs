@@ -19,7 +19,7 @@ use tilefold_storage::{ReadTxn, Segment};
 
 use super::catalog::{GroupByEntry, RoleName};
 use super::head::Head;
-use super::key_index::{partition_point, run_end, KeyIndex};
+use super::key_index::{partition_point, run_end, KeyIndex, KeyTable};
 
 /// One GroupBy with data.
 #[derive(Debug)]
@@ -40,15 +40,15 @@ pub struct BoundGroupBy {
     mutations: BTreeMap<i64, Vec<OpenSegment>>,
 }
 
-/// An open segment and the index of its keys ([`KeyIndex`], 8 bytes a row), built by the first
-/// fetch that looks a key up in it and shared by every binding of the GroupBy after that: a
-/// fetch searches every segment whose rows it may need, and a live GroupBy gains one segment a
-/// seal. Backfill searches the key column itself: it asks for keys in order, which keeps the
-/// search's path in the cache, and its memory stays bounded by its settings.
+/// An open segment and the table of its keys ([`KeyTable`]), built by the first fetch that
+/// looks a key up in it and shared by every binding of the GroupBy after that: a fetch searches
+/// every segment whose rows it may need, and a live GroupBy gains one segment a seal. Backfill
+/// searches the key column itself: it asks for keys in order, which keeps the search's path in
+/// the cache, and its memory stays bounded by its settings.
 #[derive(Debug, Clone)]
 pub struct OpenSegment {
     pub segment: Segment,
-    keys: Arc<OnceLock<KeyIndex>>,
+    keys: Arc<OnceLock<KeyTable>>,
 }
 
 impl OpenSegment {
@@ -71,7 +71,7 @@ impl OpenSegment {
         let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
         let rows = if indexed {
             self.keys
-                .get_or_init(|| KeyIndex::new(keys))
+                .get_or_init(|| KeyTable::new(keys))
                 .rows(keys, key)
         } else {
             let lo = partition_point(keys.len(), |i| keys.value(i) < key);
