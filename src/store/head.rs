@@ -292,7 +292,7 @@ impl Head {
         if self.frozen == 0 {
             return Ok(None);
         }
-        Ok(Some(merge_runs(&batches(&self.runs[..self.frozen]))?))
+        Ok(Some(merge_indexed(&self.runs[..self.frozen])?.rows))
     }
 }
 
@@ -332,6 +332,9 @@ pub fn merge_runs(runs: &[RecordBatch]) -> Result<RecordBatch> {
 /// Merges runs as [`merge_runs`] does; the merged run's key index is gathered from theirs when
 /// their keys share one prefix (the usual case: a tag and length bytes), not computed again.
 fn merge_indexed(runs: &[Run]) -> Result<Run> {
+    if let [run] = runs {
+        return Ok(run.clone());
+    }
     let columns: Option<Vec<_>> = runs.iter().map(|run| keys_and_ts(&run.rows)).collect();
     let common = runs.first().map_or(0, |run| run.keys.common());
     // Every run's keys share their first `common` bytes, the same bytes in each.
