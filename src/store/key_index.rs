@@ -81,8 +81,9 @@ fn exactly(keys: &BinaryArray, block: Range<usize>, key: &[u8]) -> Range<usize> 
 /// the block of rows that have it. A lookup probes about one slot where a binary search over
 /// the words misses the cache about log2(rows / cached rows) times, and a fetch at now looks
 /// a key up in every segment sealed since the tiles last moved on: at a million events a
-/// second, tens of them. Two slots per distinct key, 16 bytes each: less than [`KeyIndex`]'s 8
-/// bytes a row once keys repeat.
+/// second, tens of them. Slots are 16 bytes, a power of two of them at most three quarters full:
+/// 21–43 bytes per distinct key, against [`KeyIndex`]'s 8 bytes a row (about the same for the
+/// live bench's segments, whose keys repeat 3–4 times; up to 5× for segments of unique keys).
 #[derive(Debug, Clone, Default)]
 pub struct KeyTable {
     common: usize,
@@ -110,7 +111,10 @@ impl KeyTable {
             return KeyTable::default();
         }
         let distinct = 1 + words.windows(2).filter(|w| w[0] != w[1]).count();
-        let bits = (2 * distinct).next_power_of_two().trailing_zeros().max(1);
+        let bits = (distinct + distinct.div_ceil(3))
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(1);
         let mut table = KeyTable {
             common: index.common,
             slots: vec![Slot::default(); 1 << bits],
