@@ -141,11 +141,12 @@ fn another_format_version_is_refused() {
     }
 }
 
-/// A version-1 database (live ingest's tables inside it) or a version-2 one (tiles always whole)
-/// opens, and is marked with the current version, so that older builds refuse it from then on.
+/// A version-1 database (live ingest's tables inside it), a version-2 one (tiles always whole)
+/// or a version-3 one (stored rows with every selected column) opens, and is marked with the
+/// current version, so that older builds refuse it from then on.
 #[test]
 fn older_databases_are_upgraded_in_place() {
-    for older in [1, 2] {
+    for older in [1, 2, 3] {
         upgraded_in_place(older);
     }
 }

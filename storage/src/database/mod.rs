@@ -32,17 +32,20 @@ pub use head::HEAD_DATABASE_FILE_NAME;
 pub use read::ReadTxn;
 pub use write::WriteTxn;
 
-/// The on-disk format this build reads and writes: 3, a live GroupBy's catalog entry telling up
-/// to where its tiles are written (tiles after that are not whole yet).
+/// The on-disk format this build reads and writes: 4, a GroupBy with aggregations storing rows
+/// without its key columns (their types in the `__key` field's metadata), which older builds
+/// would read with the wrong key codec and silently find no key in.
 ///
-/// Older formats open and are marked 3, so that their builds, which would read those tiles as
-/// whole, refuse the store from then on. Version 2 differs only in that. Version 1 kept live
-/// ingest's tables in `tilefold.redb` instead of `head.redb`: its old head entries are read
-/// alongside `head.redb`'s until the next seal removes them.
-pub const FORMAT_VERSION: u32 = 3;
+/// Older formats open and are marked 4, so that their builds refuse the store from then on.
+/// Version 3 differs only in that (its wider rows stay readable). Version 2 also lacked a live
+/// GroupBy's catalog entry telling up to where its tiles are written (tiles after that are not
+/// whole yet). Version 1 also kept live ingest's tables in `tilefold.redb` instead of
+/// `head.redb`: its old head entries are read alongside `head.redb`'s until the next seal
+/// removes them.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The older formats this build upgrades in place.
-const UPGRADES_FROM: [u32; 2] = [1, 2];
+const UPGRADES_FROM: [u32; 3] = [1, 2, 3];
 
 /// The database's file name inside a store directory.
 pub const DATABASE_FILE_NAME: &str = "tilefold.redb";
