@@ -167,7 +167,8 @@ mod tests {
         fn compare_keys_equals_byte_order(a in keys(), b in keys()) {
             let all: Vec<&[u8]> = a.iter().chain(&b).map(Vec::as_slice).collect();
             let common = shared_prefix(all.iter().copied());
-            let (ca, cb) = (BinaryArray::from_iter_values(a.iter()), BinaryArray::from_iter_values(b.iter()));
+            let ca = BinaryArray::from_iter_values(a.iter());
+            let cb = BinaryArray::from_iter_values(b.iter());
             let (wa, wb) = (KeyWords::new(&ca, common), KeyWords::new(&cb, common));
             let exact = wa.exact() && wb.exact();
             for (i, x) in a.iter().enumerate() {

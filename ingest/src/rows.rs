@@ -458,8 +458,8 @@ mod tests {
     }
 
     /// A GroupBy with aggregations stores the columns they read (inputs, buckets); its key
-    /// columns (in the encoded key), the partition column and unused selects are left out. Without aggregations every
-    /// selected column is a feature and is kept.
+    /// columns (in the encoded key), the partition column and unused selects are left out.
+    /// Without aggregations every selected column is a feature and is kept.
     #[test]
     fn stored_rows_hold_what_the_group_by_reads() {
         let aggregating = group_by(

@@ -351,7 +351,7 @@ fn merge_indexed(runs: &[Run]) -> Result<Run> {
         })
     };
     match columns {
-        Some(columns) if runs.len() > 1 && shared(&columns) => {
+        Some(columns) if shared(&columns) => {
             // Every key of every run shares `common` bytes and differs within the next one
             // across the runs' extremes, so the merged run's prefix is `common` too.
             let sets: Vec<&KeyWords> = runs.iter().map(|run| run.keys.words()).collect();

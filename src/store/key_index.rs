@@ -54,20 +54,28 @@ impl KeyIndex {
     pub fn rows(&self, keys: &BinaryArray, key: &[u8]) -> Range<usize> {
         let words = self.words.words();
         let n = words.len();
-        if n == 0 || n != keys.len() {
+        let Some(w) = key_word(keys, n, self.common, key) else {
             return 0..0;
-        }
-        // A key without the shared prefix is not in the batch.
-        if key.len() < self.common || key[..self.common] != keys.value(0)[..self.common] {
-            return 0..0;
-        }
-        let w = word(key, self.common);
+        };
         // Order-preserving: a row whose word is below `w` has a key below `key`, and above,
         // above. The rows whose word is `w` follow; gallop to their end (usually a few rows).
         let lo = words.partition_point(|&x| x < w);
         let hi = run_end(lo, n, |i| words[i] == w);
         exactly(keys, lo..hi, key)
     }
+}
+
+/// `key`'s word at `common`, for a lookup in `keys`, the `rows` rows an index was built from;
+/// `None` when `key` cannot be among them: the index is empty or of another column, or `key`
+/// lacks the prefix every key of `keys` shares.
+fn key_word(keys: &BinaryArray, rows: usize, common: usize, key: &[u8]) -> Option<u64> {
+    if rows == 0 || rows != keys.len() {
+        return None;
+    }
+    if key.len() < common || key[..common] != keys.value(0)[..common] {
+        return None;
+    }
+    Some(word(key, common))
 }
 
 /// The rows of `key` among `block`, rows of sorted `keys` whose words equal `key`'s.
@@ -151,13 +159,9 @@ impl KeyTable {
 
     /// The rows of `key` in `keys`, the column this table was built from (empty if absent).
     pub fn rows(&self, keys: &BinaryArray, key: &[u8]) -> Range<usize> {
-        if self.rows == 0 || self.rows != keys.len() {
+        let Some(w) = key_word(keys, self.rows, self.common, key) else {
             return 0..0;
-        }
-        if key.len() < self.common || key[..self.common] != keys.value(0)[..self.common] {
-            return 0..0;
-        }
-        let w = word(key, self.common);
+        };
         let mask = self.slots.len() - 1;
         let mut at = self.first_slot(w);
         loop {

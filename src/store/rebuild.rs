@@ -413,8 +413,8 @@ pub(super) enum TileWrite<'a> {
 }
 
 /// Folds `events` into the tiles that lie in `tiled` (and merges them into the stored ones) on
-/// one thread while this one writes them (2 cores: folding and redb writes overlap). Keys arrive in order, so writes
-/// are sorted. Returns the tiles written.
+/// one thread while this one writes them (2 cores: folding and redb writes overlap). Keys
+/// arrive in order, so writes are sorted. Returns the tiles written.
 pub(super) fn write_tiles(
     txn: &mut WriteTxn,
     group_by: &str,
