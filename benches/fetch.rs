@@ -7,6 +7,7 @@
 //! TILEFOLD_FETCH_EVENTS=1000000 cargo bench --bench fetch     # one size
 //! TILEFOLD_FETCH_CACHE_MB=4096 cargo bench --bench fetch       # a bigger page cache
 //! TILEFOLD_FETCH_DAYS=365 cargo bench --bench fetch            # a year of history
+//! TILEFOLD_FETCH_AFTER_MINUTES=817 cargo bench --bench fetch   # at 13:37, not at midnight
 //! ```
 //!
 //! Stores are built once per size under `target/bench-fetch/` and reused. Besides criterion's
@@ -71,6 +72,16 @@ fn store_for(events: usize) -> Store {
     store
 }
 
+/// The fetch time: the end of the data, or `TILEFOLD_FETCH_AFTER_MINUTES` after it (a store
+/// loaded at midnight, serving during the day).
+fn at() -> i64 {
+    let minutes: i64 = std::env::var("TILEFOLD_FETCH_AFTER_MINUTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    END + minutes * 60_000
+}
+
 fn keys(user: u64) -> BTreeMap<String, Value> {
     BTreeMap::from([("user_id".to_owned(), Value::String(format!("u{user}")))])
 }
@@ -82,7 +93,7 @@ fn percentiles(store: &Store, events: usize, pass: &str, users: &[u64]) {
         let k = keys(user);
         let started = Instant::now();
         let features = store
-            .fetch_join("shop/checkout.v1", &k, Some(END))
+            .fetch_join("shop/checkout.v1", &k, Some(at()))
             .expect("fetch");
         samples.push(started.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(features);
@@ -102,7 +113,7 @@ fn bench(c: &mut Criterion) {
         Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
         Err(_) => vec![1_000_000, 10_000_000],
     };
-    let at = Some(END);
+    let at = Some(at());
     for events in sizes {
         let store = store_for(events);
         let mut rng = Rng(42);

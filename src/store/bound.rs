@@ -41,7 +41,8 @@ pub struct BoundGroupBy {
 }
 
 /// An open segment and the table of its keys ([`KeyTable`]), built by the first fetch that
-/// looks a key up in it and shared by every binding of the GroupBy after that: a fetch searches
+/// looks a key up in it (or by the seal that wrote it, [`OpenSegment::index_keys`]) and shared
+/// by every binding of the GroupBy after that: a fetch searches
 /// every segment whose rows it may need, and a live GroupBy gains one segment a seal. Backfill
 /// searches the key column itself: it asks for keys in order, which keeps the search's path in
 /// the cache, and its memory stays bounded by its settings.
@@ -56,6 +57,17 @@ impl OpenSegment {
         OpenSegment {
             segment,
             keys: Arc::default(),
+        }
+    }
+
+    /// Builds the table of the segment's keys now, if it is not built yet.
+    pub fn index_keys(&self) {
+        let batch = self.segment.batch();
+        if let Some(keys) = batch
+            .column_by_name(KEY_COLUMN)
+            .and_then(|c| c.as_binary_opt::<i32>())
+        {
+            self.keys.get_or_init(|| KeyTable::new(keys));
         }
     }
 
@@ -426,6 +438,16 @@ impl GroupByData for DataView<'_> {
             }
         }
         Ok(())
+    }
+
+    fn sealed_before(&self) -> Option<i64> {
+        // The watermark is the newest `ts` of every sealed events row, counted or not.
+        Some(
+            self.group_by
+                .entry
+                .watermark
+                .map_or(i64::MIN, |w| w.saturating_add(1)),
+        )
     }
 
     fn earliest(&self) -> Option<i64> {

@@ -599,9 +599,17 @@ fn bind(
         .iter()
         .map(|s| match open.get(s.file.as_str()) {
             Some(&segment) => Ok(segment.clone()),
-            None => Segment::open(&dir.join(&s.file)).map(OpenSegment::new),
+            None => {
+                let segment = OpenSegment::new(Segment::open(&dir.join(&s.file))?);
+                // A segment a seal just wrote: its key table is built here, on the thread that
+                // publishes the seal, not by the first fetch after it.
+                if before.is_some() && s.stream {
+                    segment.index_keys();
+                }
+                Ok(segment)
+            }
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, tilefold_storage::StorageError>>()?;
     let schema = match (segments.first(), head.and_then(|h| h.schema())) {
         (Some(open), _) => open.segment.batch().schema(),
         (None, Some(schema)) => schema,

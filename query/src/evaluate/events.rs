@@ -41,8 +41,15 @@ pub(super) fn evaluate(
     let mut order: Vec<usize> = (0..starts.len()).collect();
     order.sort_by_key(|&w| std::cmp::Reverse(starts[w]));
     let tiled = data.tiled();
+    // With no sealed row at or after `end`, tiles reaching past it hold only rows before it: the
+    // cover may run on to the next day boundary, so that the current five minutes, hour and day
+    // are read as tiles (as far as they are written) instead of as rows.
+    let reach = match data.sealed_before() {
+        Some(before) if before <= end && end % DAY != 0 => floor(end, DAY).saturating_add(DAY),
+        _ => end,
+    };
     let mut steps: Vec<(usize, Vec<Piece>)> = Vec::with_capacity(order.len());
-    let mut done = end;
+    let mut done = reach;
     for &w in &order {
         let start = starts[w];
         let pieces = if start < done {

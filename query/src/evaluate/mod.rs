@@ -83,6 +83,12 @@ pub trait GroupByData {
     }
     /// The earliest event time of any key, if there are events (bounds unbounded windows).
     fn earliest(&self) -> Option<i64>;
+    /// An instant every sealed row (in tiles, or read through [`Self::events`]) is before, if
+    /// known: a query at or after it may read tiles reaching past the query time, since they
+    /// hold no row at or after it. `None` by default: tiles are read only up to the query time.
+    fn sealed_before(&self) -> Option<i64> {
+        None
+    }
     /// Appends the rows of `key` in entity snapshot partition `day`.
     fn snapshot_rows(
         &self,
