@@ -27,6 +27,7 @@
 //!   producers (`TILEFOLD_INGEST_LOAD_PRODUCERS`, default `1,2`) ingest 10,000-event batches
 //!   continuously, then idle again on the store the load left (isolates contention from growth).
 //!   The idle fetches come after one fetch of every user, so that they measure a warm store.
+//!   `TILEFOLD_INGEST_EVENT_SPEED` applies to the loads too (tiles then end during them).
 //!
 //! Other knobs: `TILEFOLD_INGEST_EVENT_SPEED` (event time per wall-clock time, see
 //! [`EventTime`]), `TILEFOLD_INGEST_SEAL_ROWS` (the store's `Options::seal_rows`),
@@ -579,6 +580,10 @@ fn fetch_under_load(rows: &mut Vec<FetchRow>) {
         ingest(&store, &pools[0].batches[0].0);
         let stop = AtomicBool::new(false);
         let ingested = AtomicU64::new(0);
+        // The producers' clock: `TILEFOLD_INGEST_EVENT_SPEED` moves their rows' times as in the
+        // throughput section (the 300 ms before the measure included).
+        let event_time = EventTime::from_env(seconds + 0.3);
+        let started = Instant::now();
         let (samples, rate, seals) = std::thread::scope(|s| {
             for (p, pool) in pools.iter().enumerate() {
                 let (store, stop, ingested) = (&store, &stop, &ingested);
@@ -589,6 +594,14 @@ fn fetch_under_load(rows: &mut Vec<FetchRow>) {
                         while !stop.load(Ordering::Relaxed) {
                             let batch = &pool.batches[i % pool.batches.len()].0;
                             i += 1;
+                            let shifted;
+                            let batch = match event_time.shift(started) {
+                                Some(by) => {
+                                    shifted = shift_ts(batch, by);
+                                    &shifted
+                                }
+                                None => batch,
+                            };
                             ingest(store, batch);
                             ingested.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                         }
