@@ -268,14 +268,7 @@ fn run_producers(
                         }
                         let (batch, user, rows) = &pool.batches[i % pool.batches.len()];
                         i += 1;
-                        let shifted;
-                        let batch = match event_time.shift(started) {
-                            Some(by) => {
-                                shifted = shift_ts(batch, by);
-                                &shifted
-                            }
-                            None => batch,
-                        };
+                        let batch = &*event_time.apply(batch, started);
                         if inflight > 1 {
                             let sent = Instant::now();
                             let pending = store
@@ -382,6 +375,14 @@ impl EventTime {
     fn shift(self, started: Instant) -> Option<i64> {
         let behind = self.seconds - started.elapsed().as_secs_f64();
         (self.speed > 0.0).then(|| -(behind.max(0.0) * self.speed * 1000.0) as i64)
+    }
+
+    /// `batch` as sent `started.elapsed()` into the scenario: its times moved, or as it is.
+    fn apply(self, batch: &RecordBatch, started: Instant) -> std::borrow::Cow<'_, RecordBatch> {
+        match self.shift(started) {
+            Some(by) => std::borrow::Cow::Owned(shift_ts(batch, by)),
+            None => std::borrow::Cow::Borrowed(batch),
+        }
     }
 }
 
@@ -594,14 +595,7 @@ fn fetch_under_load(rows: &mut Vec<FetchRow>) {
                         while !stop.load(Ordering::Relaxed) {
                             let batch = &pool.batches[i % pool.batches.len()].0;
                             i += 1;
-                            let shifted;
-                            let batch = match event_time.shift(started) {
-                                Some(by) => {
-                                    shifted = shift_ts(batch, by);
-                                    &shifted
-                                }
-                                None => batch,
-                            };
+                            let batch = &*event_time.apply(batch, started);
                             ingest(store, batch);
                             ingested.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                         }
