@@ -1,9 +1,10 @@
-//! One tile per redb entry against tiles packed per (key, level, block of 16 starts), measured on
-//! redb alone (session 13): 100k keys × 32 tiles of 300 bytes, about a fetch bench store's day
-//! tiles at 10M events.
+//! One tile per redb entry against tiles packed per (key, level, block of 16 starts), and against
+//! one tile an entry with each key's newest tile in a second table keyed by start first (where
+//! a seal's writes would sit together), measured on redb alone (session 13): 100k keys × 32 tiles
+//! of 300 bytes, about a fetch bench store's day tiles at 10M events.
 //!
 //! ```sh
-//! cargo bench -p tilefold-storage --bench tile_layout            # both layouts
+//! cargo bench -p tilefold-storage --bench tile_layout            # every layout
 //! cargo bench -p tilefold-storage --bench tile_layout -- packed  # one
 //! ```
 //!
@@ -26,6 +27,8 @@ const BLOCK: i64 = 16;
 /// Tiles a read asks for (the newest).
 const READ: i64 = 14;
 const TABLE: TableDefinition<(&[u8], u8, i64), &[u8]> = TableDefinition::new("tiles");
+/// `Layout::Recent`'s newest tiles: (level, start, key).
+const RECENT: TableDefinition<(u8, i64, &[u8]), &[u8]> = TableDefinition::new("recent");
 
 fn key(k: u64) -> Vec<u8> {
     format!("u{k:08}").into_bytes()
@@ -49,6 +52,8 @@ enum Layout {
     Tiles,
     /// (key, level, block) → (start i64, length u32, bytes) for each of the block's tiles.
     Packed,
+    /// As `Tiles`, but each key's newest tile in `RECENT`.
+    Recent,
 }
 
 fn percentiles(mut samples: Vec<f64>) -> String {
@@ -87,10 +92,10 @@ fn sum_packed(bytes: &[u8], from: i64) -> usize {
 }
 
 fn run(layout: Layout, dir: &std::path::Path) {
-    let name = if layout == Layout::Packed {
-        "packed"
-    } else {
-        "tiles"
+    let name = match layout {
+        Layout::Tiles => "tiles",
+        Layout::Packed => "packed",
+        Layout::Recent => "recent",
     };
     let path = dir.join(format!("tile-layout-{name}.redb"));
     let _ = std::fs::remove_file(&path);
@@ -108,8 +113,13 @@ fn run(layout: Layout, dir: &std::path::Path) {
             for k in first..(first + keys_per_txn).min(KEYS) {
                 let k = key(k);
                 match layout {
-                    Layout::Tiles => {
-                        for start in 0..TILES {
+                    Layout::Tiles | Layout::Recent => {
+                        let newest = if layout == Layout::Recent {
+                            TILES - 1
+                        } else {
+                            TILES
+                        };
+                        for start in 0..newest {
                             table
                                 .insert((k.as_slice(), 2u8, start), value.as_slice())
                                 .expect("insert");
@@ -128,6 +138,18 @@ fn run(layout: Layout, dir: &std::path::Path) {
         }
         txn.commit().expect("commit");
     }
+    if layout == Layout::Recent {
+        let txn = db.begin_write().expect("write");
+        {
+            let mut recent = txn.open_table(RECENT).expect("table");
+            for k in 0..KEYS {
+                recent
+                    .insert((2u8, TILES - 1, key(k).as_slice()), value.as_slice())
+                    .expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+    }
     let seconds = started.elapsed().as_secs_f64();
     let tiles = KEYS * TILES as u64;
     eprintln!(
@@ -141,16 +163,24 @@ fn run(layout: Layout, dir: &std::path::Path) {
         let k = key(k);
         let mut sum = 0;
         let (from, to) = match layout {
-            Layout::Tiles => (TILES - READ, TILES),
+            Layout::Tiles | Layout::Recent => (TILES - READ, TILES),
             Layout::Packed => ((TILES - READ) / BLOCK, TILES / BLOCK),
         };
+        if layout == Layout::Recent {
+            let recent = txn.open_table(RECENT).expect("table");
+            if let Some(bytes) = recent.get((2u8, TILES - 1, k.as_slice())).expect("get") {
+                sum += bytes.value().iter().map(|&b| usize::from(b)).sum::<usize>();
+            }
+        }
         for entry in table
             .range((k.as_slice(), 2u8, from)..(k.as_slice(), 2u8, to))
             .expect("range")
         {
             let (_, bytes) = entry.expect("entry");
             sum += match layout {
-                Layout::Tiles => bytes.value().iter().map(|&b| usize::from(b)).sum(),
+                Layout::Tiles | Layout::Recent => {
+                    bytes.value().iter().map(|&b| usize::from(b)).sum()
+                }
                 Layout::Packed => sum_packed(bytes.value(), TILES - READ),
             };
         }
@@ -174,10 +204,25 @@ fn run(layout: Layout, dir: &std::path::Path) {
     );
     let started = Instant::now();
     let txn = db.begin_write().expect("write");
-    {
+    if layout == Layout::Recent {
+        let mut recent = txn.open_table(RECENT).expect("table");
+        for k in 0..KEYS {
+            let k = key(k);
+            let mut bytes = recent
+                .get((2u8, TILES - 1, k.as_slice()))
+                .expect("get")
+                .expect("stored")
+                .value()
+                .to_vec();
+            bytes[0] = 9;
+            recent
+                .insert((2u8, TILES - 1, k.as_slice()), bytes.as_slice())
+                .expect("insert");
+        }
+    } else {
         let mut table = txn.open_table(TABLE).expect("table");
         let at = match layout {
-            Layout::Tiles => TILES - 1,
+            Layout::Tiles | Layout::Recent => TILES - 1,
             Layout::Packed => (TILES - 1) / BLOCK,
         };
         for k in 0..KEYS {
@@ -208,7 +253,11 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()));
     std::fs::create_dir_all(&dir).expect("target directory");
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    for (layout, name) in [(Layout::Tiles, "tiles"), (Layout::Packed, "packed")] {
+    for (layout, name) in [
+        (Layout::Tiles, "tiles"),
+        (Layout::Packed, "packed"),
+        (Layout::Recent, "recent"),
+    ] {
         if only.as_deref().is_none_or(|o| o == name) {
             run(layout, &dir);
         }
