@@ -40,12 +40,12 @@ pub struct BoundGroupBy {
     mutations: BTreeMap<i64, Vec<OpenSegment>>,
 }
 
-/// An open segment and the table of its keys ([`KeyTable`]), built by the first fetch that
-/// looks a key up in it (or by the seal that wrote it, [`OpenSegment::index_keys`]) and shared
-/// by every binding of the GroupBy after that: a fetch searches
-/// every segment whose rows it may need, and a live GroupBy gains one segment a seal. Backfill
-/// searches the key column itself: it asks for keys in order, which keeps the search's path in
-/// the cache, and its memory stays bounded by its settings.
+/// An open segment and the table of its keys ([`KeyTable`]), built by the seal that wrote it
+/// ([`OpenSegment::index_keys`]) or else by the first fetch that looks a key up in it, and shared
+/// by every binding of the GroupBy after that: a fetch searches every segment whose rows it may
+/// need, and a live GroupBy gains one segment a seal. Backfill searches the key column itself:
+/// it asks for keys in order, which keeps the search's path in the cache, and its memory stays
+/// bounded by its settings.
 #[derive(Debug, Clone)]
 pub struct OpenSegment {
     pub segment: Segment,
