@@ -663,3 +663,56 @@ fn seals_remove_fine_tiles_that_fell_behind_the_newest_row() {
     check_all(&store, &events, &times(end));
     store.check().unwrap();
 }
+
+/// R-WIN-3 (events with ts < T) when tiles reach past T: a loaded table writes every tile, the
+/// current day's, hour's and five minutes' too. A fetch at a T after every stored row may read
+/// those tiles whole (they hold no row at or after T: the evaluator covers to the next day
+/// boundary); at a T with rows at or after it in the same tiles it must not. Every value equals
+/// the naive scan, from tiles alone and with live rows on top.
+#[test]
+fn tiles_reaching_past_the_query_time_count_only_when_no_row_is_at_or_after_it() {
+    let dir = TempDir::new("reach");
+    // The day before yesterday: rows of a, b and c, the newest at 13:37:00.005 (the live rows
+    // below fall on yesterday, in the past whatever the time of day).
+    let day = now().div_euclid(DAY) * DAY - 2 * DAY;
+    let minute = 60_000;
+    let mut events: Vec<(String, i64, i64)> = (0..60)
+        .map(|i| {
+            let k = ["a", "b", "c"][i % 3].to_owned();
+            (
+                k,
+                i as i64 + 1,
+                day + 13 * HOUR + (i as i64 * 37 % 60) * minute / 2,
+            )
+        })
+        .collect();
+    events.push(("a".into(), 1000, day + 13 * HOUR + 37 * minute + 5));
+    let newest = day + 13 * HOUR + 37 * minute + 5;
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let (schema, batch) = table_batch(&events);
+    store.load_batches("data.ev", &schema, &[batch]).unwrap();
+    let times = [
+        newest + 1,                    // after every row, inside the newest five minutes
+        newest,                        // the newest row is at T: not counted
+        newest - 3,                    // rows after T in the same five minutes
+        day + 13 * HOUR + 20 * minute, // rows after T in the same hour
+        day + 14 * HOUR + 1,           // after every row, in the next hour
+        day + DAY - 1,                 // after every row, the day's last instant
+        day + DAY + 7 * minute,        // the next day: between the live rows
+        day + DAY + 9 * minute + 1,    // after the live rows
+    ];
+    check_all(&store, &events, &times);
+    // Live rows on top, after the table's last partition (streamed rows before it do not
+    // count), unsealed and then sealed: the newest row moves past the last times.
+    let live = vec![
+        ("a".to_owned(), 5000, day + DAY + 2 * minute),
+        ("b".to_owned(), 7000, day + DAY + 9 * minute),
+    ];
+    store.ingest_json("ev", rows(&live)).unwrap();
+    events.extend(live);
+    check_all(&store, &events, &times);
+    store.compact().unwrap();
+    check_all(&store, &events, &times);
+    store.check().unwrap();
+}
