@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use arrow::array::{Array, AsArray, RecordBatch};
@@ -38,10 +39,14 @@ pub struct BoundGroupBy {
     events: Vec<(OpenSegment, Range<i64>)>,
     snapshots: BTreeMap<i64, Vec<OpenSegment>>,
     mutations: BTreeMap<i64, Vec<OpenSegment>>,
+    /// Whether a fetch looked a key up in its segments' key tables: the next binding, after a
+    /// seal, then builds the new segment's table at once (see `bind`).
+    fetched: AtomicBool,
 }
 
 /// An open segment and the table of its keys ([`KeyTable`]), built by the seal that wrote it
-/// ([`OpenSegment::index_keys`]) or else by the first fetch that looks a key up in it, and shared
+/// if fetches are reading the GroupBy ([`OpenSegment::index_keys`]), or else by the first fetch
+/// that looks a key up in it, and shared
 /// by every binding of the GroupBy after that: a fetch searches every segment whose rows it may
 /// need, and a live GroupBy gains one segment a seal. Backfill searches the key column itself:
 /// it asks for keys in order, which keeps the search's path in the cache, and its memory stays
@@ -131,7 +136,13 @@ impl BoundGroupBy {
             events,
             snapshots,
             mutations,
+            fetched: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a fetch has looked a key up in this binding's segments.
+    pub fn fetched(&self) -> bool {
+        self.fetched.load(Ordering::Relaxed)
     }
 
     /// Every open segment by its file (relative to the store directory).
@@ -417,7 +428,11 @@ impl GroupByData for DataView<'_> {
             if range.start >= range.end {
                 continue;
             }
-            if let Some(rows) = segment.key_rows(key, Some(&range), self.memo.is_none()) {
+            let indexed = self.memo.is_none();
+            if indexed && !self.group_by.fetched() {
+                self.group_by.fetched.store(true, Ordering::Relaxed);
+            }
+            if let Some(rows) = segment.key_rows(key, Some(&range), indexed) {
                 out.push(rows);
             }
         }

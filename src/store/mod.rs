@@ -601,9 +601,10 @@ fn bind(
             Some(&segment) => Ok(segment.clone()),
             None => {
                 let segment = OpenSegment::new(Segment::open(&dir.join(&s.file))?);
-                // A segment a seal just wrote: its key table is built here, on the thread that
-                // publishes the seal, not by the first fetch after it.
-                if before.is_some() && s.stream {
+                // A segment a seal just wrote, of a GroupBy that fetches read: its key table is
+                // built here, on the thread that publishes the seal, not by the first fetch after
+                // it. Without fetches no table is built (they cost memory per distinct key).
+                if s.stream && before.is_some_and(BoundGroupBy::fetched) {
                     segment.index_keys();
                 }
                 Ok(segment)
