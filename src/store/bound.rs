@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, BinaryArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 
 use tilefold_query::config::GroupBy;
@@ -46,11 +46,10 @@ pub struct BoundGroupBy {
 
 /// An open segment and the table of its keys ([`KeyTable`]), built by the seal that wrote it
 /// if fetches are reading the GroupBy ([`OpenSegment::index_keys`]), or else by the first fetch
-/// that looks a key up in it, and shared
-/// by every binding of the GroupBy after that: a fetch searches every segment whose rows it may
-/// need, and a live GroupBy gains one segment a seal. Backfill searches the key column itself:
-/// it asks for keys in order, which keeps the search's path in the cache, and its memory stays
-/// bounded by its settings.
+/// that looks a key up in it, and shared by every binding of the GroupBy after that: a fetch
+/// searches every segment whose rows it may need, and a live GroupBy gains one segment a seal.
+/// Backfill searches the key column itself: it asks for keys in order, which keeps the search's
+/// path in the cache, and its memory stays bounded by its settings.
 #[derive(Debug, Clone)]
 pub struct OpenSegment {
     pub segment: Segment,
@@ -67,13 +66,22 @@ impl OpenSegment {
 
     /// Builds the table of the segment's keys now, if it is not built yet.
     pub fn index_keys(&self) {
-        let batch = self.segment.batch();
-        if let Some(keys) = batch
-            .column_by_name(KEY_COLUMN)
-            .and_then(|c| c.as_binary_opt::<i32>())
-        {
-            self.keys.get_or_init(|| KeyTable::new(keys));
+        if let Some(keys) = self.key_column() {
+            self.key_table(keys);
         }
+    }
+
+    /// The segment's encoded key column.
+    fn key_column(&self) -> Option<&BinaryArray> {
+        self.segment
+            .batch()
+            .column_by_name(KEY_COLUMN)?
+            .as_binary_opt::<i32>()
+    }
+
+    /// The table of `keys`, the segment's key column, built on first use.
+    fn key_table(&self, keys: &BinaryArray) -> &KeyTable {
+        self.keys.get_or_init(|| KeyTable::new(keys))
     }
 
     /// The rows of `key` (and with `ts` in `range`), zero-copy; through the key index if
@@ -85,11 +93,9 @@ impl OpenSegment {
         indexed: bool,
     ) -> Option<RecordBatch> {
         let batch = self.segment.batch();
-        let keys = batch.column_by_name(KEY_COLUMN)?.as_binary_opt::<i32>()?;
+        let keys = self.key_column()?;
         let rows = if indexed {
-            self.keys
-                .get_or_init(|| KeyTable::new(keys))
-                .rows(keys, key)
+            self.key_table(keys).rows(keys, key)
         } else {
             let lo = partition_point(keys.len(), |i| keys.value(i) < key);
             lo..run_end(lo, keys.len(), |i| keys.value(i) == key)
