@@ -716,3 +716,76 @@ fn tiles_reaching_past_the_query_time_count_only_when_no_row_is_at_or_after_it()
     check_all(&store, &events, &times);
     store.check().unwrap();
 }
+
+/// A GroupBy whose tiles were all rebuilt (here by loading a partition again, after live rows
+/// were sealed) holds whole tiles up to its newest row: the next seal merges the rows of that
+/// row's five minutes into their tile and writes every later tile whole once it has ended, the
+/// hour and day tiles reaching past the newest row included (R-WIN-3 values unchanged
+/// throughout, and every stored tile equal to one rebuilt from the raw rows).
+#[test]
+fn the_first_seal_after_a_rebuild_writes_the_tiles_that_end() {
+    let dir = TempDir::new("first-seal");
+    let d = now().div_euclid(DAY) * DAY - 3 * DAY;
+    let minute = 60_000;
+    let next = d + DAY;
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let table: Vec<(String, i64, i64)> = (0..30)
+        .map(|i| {
+            let k = ["a", "b", "c"][i % 3].to_owned();
+            (k, i as i64 + 1, d + 20 * HOUR + i as i64 * 7 * minute)
+        })
+        .collect();
+    let (schema, batch) = table_batch(&table);
+    store
+        .load_batches("data.ev", &schema, std::slice::from_ref(&batch))
+        .unwrap();
+    let mut events = table.clone();
+    let streamed = vec![("a".to_owned(), 100, next + 5 * HOUR + 12 * minute + 30_000)];
+    store.ingest_json("ev", rows(&streamed)).unwrap();
+    events.extend(streamed);
+    store.compact().unwrap();
+    // The same partition again: every tile is rebuilt, the streamed row's included.
+    store.load_batches("data.ev", &schema, &[batch]).unwrap();
+    let times = [
+        next + 5 * HOUR + 13 * minute,
+        next + 5 * HOUR + 15 * minute - 1,
+        next + 5 * HOUR + 15 * minute,
+        next + 5 * HOUR + 40 * minute,
+        next + 6 * HOUR,
+        next + 6 * HOUR + 3 * minute,
+        next + 8 * HOUR,
+        next + 20 * HOUR + 30 * minute,
+        next + DAY + HOUR,
+        next + 2 * DAY,
+    ];
+    check_all(&store, &events, &times);
+    let streamed = vec![
+        // In the newest row's five minutes.
+        ("a".to_owned(), 200, next + 5 * HOUR + 13 * minute + 10_000),
+        ("c".to_owned(), 300, next + 5 * HOUR + 15 * minute - 1),
+        // Later five minutes, and the next hour.
+        ("a".to_owned(), 400, next + 5 * HOUR + 31 * minute),
+        ("b".to_owned(), 500, next + 6 * HOUR + 2 * minute),
+    ];
+    store.ingest_json("ev", rows(&streamed)).unwrap();
+    events.extend(streamed);
+    check_all(&store, &events, &times);
+    store.compact().unwrap();
+    check_all(&store, &events, &times);
+    store.check().unwrap();
+    // Past the hour and the day: those tiles end and are written whole.
+    let streamed = vec![
+        ("a".to_owned(), 600, next + 7 * HOUR + 20 * minute),
+        ("b".to_owned(), 700, next + DAY + 30 * minute),
+    ];
+    store.ingest_json("ev", rows(&streamed)).unwrap();
+    events.extend(streamed);
+    store.compact().unwrap();
+    check_all(&store, &events, &times);
+    store.check().unwrap();
+    drop(store);
+    let store = Store::open(&dir.0).unwrap();
+    check_all(&store, &events, &times);
+    store.check().unwrap();
+}

@@ -14,9 +14,9 @@ use tilefold_query::evaluate::{GroupByEvaluator, MUTATION_TIME_COLUMN, REVERSAL_
 use tilefold_query::key::KeyCodec;
 use tilefold_query::naming::clean_name;
 use tilefold_query::source_query::TIME_COLUMN;
-use tilefold_query::window::{parse_day, LEVELS};
+use tilefold_query::window::{parse_day, Level, FIVE_MINUTES, LEVELS};
 use tilefold_query::DataType;
-use tilefold_storage::{write_segment, ReadTxn, Segment, WriteTxn};
+use tilefold_storage::{write_segment, ReadTxn, Segment, WriteTxn, FINE_LEVEL, FINE_TILE_MILLIS};
 
 use super::catalog::{
     group_by_key, table_key, GroupByEntry, RoleName, SegmentEntry, TableEntry, NEXT_FILE_ID,
@@ -398,6 +398,9 @@ fn merged_chunk(
     )?;
     Ok(out)
 }
+
+// Storage keeps five-minute tiles start first, by its own level number and length.
+const _: () = assert!(Level::FiveMinutes as u8 == FINE_LEVEL && FIVE_MINUTES == FINE_TILE_MILLIS);
 
 /// Tiles per chunk sent to the writer.
 const CHUNK_TILES: usize = 16 * 1024;

@@ -28,6 +28,10 @@ pub enum StorageError {
         found: u32,
         expected: u32,
     },
+    /// A value this crate was asked to store breaks a rule of its layout, e.g. a five-minute
+    /// tile whose start is not a multiple of five minutes. `what` names the value.
+    #[error("cannot store {what}: {detail}")]
+    Invalid { what: String, detail: String },
     /// A redb error, stringified with what was being done.
     #[error("database: {0}")]
     Database(String),

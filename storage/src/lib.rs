@@ -54,8 +54,8 @@ mod segment;
 
 pub use checksum::{seal, unseal, ChecksumError};
 pub use database::{
-    Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, DEFAULT_CACHE_BYTES, FORMAT_VERSION,
-    HEAD_DATABASE_FILE_NAME,
+    Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, DEFAULT_CACHE_BYTES, FINE_LEVEL,
+    FINE_TILE_MILLIS, FORMAT_VERSION, HEAD_DATABASE_FILE_NAME,
 };
 pub use error::{Result, StorageError};
 pub use fault::{Fault, FaultInjector};

@@ -4,7 +4,9 @@
 mod common;
 
 use common::TempDir;
-use tilefold_storage::{seal, Database, StorageError, DATABASE_FILE_NAME, FORMAT_VERSION};
+use tilefold_storage::{
+    seal, Database, StorageError, DATABASE_FILE_NAME, FINE_TILE_MILLIS, FORMAT_VERSION,
+};
 
 #[test]
 fn a_flipped_byte_in_a_tile_names_the_tile() {
@@ -141,18 +143,19 @@ fn another_format_version_is_refused() {
     }
 }
 
-/// A version-1 database (live ingest's tables inside it), a version-2 one (tiles always whole)
-/// or a version-3 one (stored rows with every selected column) opens, and is marked with the
-/// current version, so that older builds refuse it from then on.
+/// A version-1 database (live ingest's tables inside it), a version-2 one (tiles always whole),
+/// a version-3 one (stored rows with every selected column) or a version-4 one (five-minute
+/// tiles key first, among the others) opens, its five-minute tiles moved to their own table,
+/// and is marked with the current version, so that older builds refuse it from then on.
 #[test]
 fn older_databases_are_upgraded_in_place() {
-    for older in [1, 2, 3] {
+    for older in [1, 2, 3, 4] {
         upgraded_in_place(older);
     }
 }
 
 fn upgraded_in_place(older: u32) {
-    use redb::ReadableDatabase;
+    use redb::{ReadableDatabase, ReadableTable};
     let dir = TempDir::new(&format!("db-format-upgrade-{older}"));
     let path = dir.path().join(DATABASE_FILE_NAME);
     drop(Database::open(dir.path()).unwrap());
@@ -164,6 +167,16 @@ fn upgraded_in_place(older: u32) {
         let value = table.get("format_version").unwrap().unwrap();
         u32::from_le_bytes(value.value().try_into().unwrap())
     };
+    // Tiles as formats up to 4 stored them: every level in one key-first table.
+    let tiles: redb::TableDefinition<(&[u8], u8, i64), &[u8]> =
+        redb::TableDefinition::new("tiles/g");
+    let stored: Vec<(&[u8], u8, i64)> = vec![
+        (b"a", 0, 0),
+        (b"a", 0, FINE_TILE_MILLIS),
+        (b"a", 1, 0),
+        (b"b", 0, 0),
+        (b"b", 2, 0),
+    ];
     {
         let raw = redb::Database::create(&path).unwrap();
         let write = raw.begin_write().unwrap();
@@ -172,11 +185,41 @@ fn upgraded_in_place(older: u32) {
             .unwrap()
             .insert("format_version", older.to_le_bytes().as_slice())
             .unwrap();
+        let mut table = write.open_table(tiles).unwrap();
+        for &(key, level, start) in &stored {
+            let mut value = format!("{key:?} {level} {start}").into_bytes();
+            seal(&mut value, 0);
+            table.insert((key, level, start), value.as_slice()).unwrap();
+        }
+        drop(table);
         write.commit().unwrap();
     }
     assert_eq!(version(), older);
-    drop(Database::open(dir.path()).unwrap());
+    let db = Database::open(dir.path()).unwrap();
+    let read = db.begin_read().unwrap();
+    let all: Vec<(Vec<u8>, u8, i64, Vec<u8>)> = stored
+        .iter()
+        .map(|&(key, level, start)| {
+            let value = format!("{key:?} {level} {start}").into_bytes();
+            (key.to_vec(), level, start, value)
+        })
+        .collect();
+    assert_eq!(read.all_tiles("g").unwrap(), all);
+    let mut fine = Vec::new();
+    read.tiles("g", b"a", 0, 0..i64::MAX, &mut fine).unwrap();
+    assert_eq!(fine.len(), 2);
+    drop((read, db));
     assert_eq!(version(), FORMAT_VERSION);
+    // The key-first table holds no five-minute tile any more.
+    let raw = redb::Database::create(&path).unwrap();
+    let read = raw.begin_read().unwrap();
+    let table = read.open_table(tiles).unwrap();
+    let levels: Vec<u8> = table
+        .iter()
+        .unwrap()
+        .map(|entry| entry.unwrap().0.value().1)
+        .collect();
+    assert_eq!(levels, vec![1, 2]);
 }
 
 #[test]

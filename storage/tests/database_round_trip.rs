@@ -4,7 +4,10 @@
 mod common;
 
 use common::TempDir;
-use tilefold_storage::{Database, ReadTxn, DATABASE_FILE_NAME};
+use tilefold_storage::{Database, ReadTxn, DATABASE_FILE_NAME, FINE_TILE_MILLIS};
+
+/// The length of a five-minute (level 0) tile, whose starts are its multiples.
+const M: i64 = FINE_TILE_MILLIS;
 
 fn tiles(
     read: &ReadTxn,
@@ -98,7 +101,7 @@ fn tile_ranges_are_ordered_and_bounded() {
         .put_tile("g", b"\x01\x02\x00", 1, 100, b"longer key")
         .unwrap();
     write
-        .put_tile("g", b"\x01\x02", 0, 100, b"finer level")
+        .put_tile("g", b"\x01\x02", 0, 0, b"finer level")
         .unwrap();
     write
         .put_tile("g", b"\x01\x02", 2, 100, b"coarser level")
@@ -158,31 +161,37 @@ fn clear_tiles_drops_one_group_by_only() {
     let dir = TempDir::new("db-clear");
     let db = Database::open(dir.path()).unwrap();
     let mut write = db.begin_write().unwrap();
-    write.put_tile("g", b"k", 0, 1, b"old").unwrap();
-    write.put_tile("h", b"k", 0, 1, b"kept").unwrap();
+    // Five-minute tiles (level 0, their own table) and hourly ones.
+    for level in [0, 1] {
+        write.put_tile("g", b"k", level, M, b"old").unwrap();
+        write.put_tile("h", b"k", level, M, b"kept").unwrap();
+    }
     write.commit().unwrap();
 
     let before = db.begin_read().unwrap();
     let mut write = db.begin_write().unwrap();
     write.clear_tiles("g").unwrap();
     write.clear_tiles("never-written").unwrap();
-    write.put_tile("g", b"k", 0, 2, b"rebuilt").unwrap();
+    write.put_tile("g", b"k", 0, 2 * M, b"rebuilt").unwrap();
     write.commit().unwrap();
 
     let read = db.begin_read().unwrap();
     assert_eq!(
-        tiles(&read, "g", b"k", 0, 0..10),
-        vec![(2, b"rebuilt".to_vec())]
+        tiles(&read, "g", b"k", 0, 0..10 * M),
+        vec![(2 * M, b"rebuilt".to_vec())]
     );
-    assert_eq!(
-        tiles(&read, "h", b"k", 0, 0..10),
-        vec![(1, b"kept".to_vec())]
-    );
-    // I5: an earlier reader still sees its snapshot.
-    assert_eq!(
-        tiles(&before, "g", b"k", 0, 0..10),
-        vec![(1, b"old".to_vec())]
-    );
+    assert!(tiles(&read, "g", b"k", 1, 0..10 * M).is_empty());
+    for level in [0, 1] {
+        assert_eq!(
+            tiles(&read, "h", b"k", level, 0..10 * M),
+            vec![(M, b"kept".to_vec())]
+        );
+        // I5: an earlier reader still sees its snapshot.
+        assert_eq!(
+            tiles(&before, "g", b"k", level, 0..10 * M),
+            vec![(M, b"old".to_vec())]
+        );
+    }
 }
 
 #[test]
@@ -194,12 +203,12 @@ fn handles_are_shared_across_threads() {
     let dir = TempDir::new("db-threads");
     let db = Database::open(dir.path()).unwrap();
     let mut write = db.begin_write().unwrap();
-    write.put_tile("g", b"k", 0, 1, b"ir").unwrap();
+    write.put_tile("g", b"k", 0, M, b"ir").unwrap();
     write.commit().unwrap();
     let read = db.begin_read().unwrap();
     std::thread::scope(|scope| {
         for _ in 0..2 {
-            scope.spawn(|| assert_eq!(tiles(&read, "g", b"k", 0, 0..10).len(), 1));
+            scope.spawn(|| assert_eq!(tiles(&read, "g", b"k", 0, 0..10 * M).len(), 1));
         }
     });
 }

@@ -3,7 +3,7 @@
 //! transaction has not changed for these tiles.
 
 use super::read::{tile_name, unseal_tile};
-use super::{database_error, tiles_table_name};
+use super::{database_error, tiles_table_name, FINE_LEVEL};
 use crate::error::{Result, StorageError};
 use crate::ReadTxn;
 
@@ -25,17 +25,18 @@ impl ReadTxn {
         mut merge: impl FnMut(&[u8], &[u8], &mut Vec<u8>) -> std::result::Result<(), String>,
         mut emit: impl FnMut(&'a [u8], u8, i64, &[u8]),
     ) -> Result<()> {
-        let table = self.tiles_table(group_by)?;
+        let tables = self.tiles_table(group_by)?;
         let context = || format!("reading table {}", tiles_table_name(group_by));
         // The last merge: the stored payload and new value it took, and its result.
         let (mut last_stored, mut last_value, mut merged) = (Vec::new(), Vec::new(), Vec::new());
         let mut any = false;
         for (key, level, start, value) in tiles {
-            let stored = match &table {
-                Some(table) => table
+            let stored = match (&tables.main, &tables.fine) {
+                (_, Some(fine)) if level == FINE_LEVEL => fine.get(group_by, key, start)?,
+                (Some(table), _) if level != FINE_LEVEL => table
                     .get((key, level, start))
                     .map_err(|err| database_error(&context(), err))?,
-                None => None,
+                _ => None,
             };
             let Some(stored) = stored else {
                 emit(key, level, start, value);

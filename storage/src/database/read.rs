@@ -6,19 +6,102 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use redb::{ReadableTable, TableDefinition, TableError, TableHandle};
 
-use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
+use super::{
+    database_error, fine_start_from, fine_tiles_table_name, tiles_table_name, FineKey, TileKey,
+    CATALOG, CONFIGS, FINE_LEVEL, FINE_TILE_MILLIS, META,
+};
 use crate::checksum::unseal;
 use crate::error::{Result, StorageError};
 
-/// A group-by's tiles table, opened in a read transaction.
+/// A group-by's key-first tiles table, opened in a read transaction.
 type TilesTable = redb::ReadOnlyTable<TileKey<'static>, &'static [u8]>;
+
+/// A group-by's five-minute tiles table (start first), opened in a read transaction.
+type FineTableHandle = redb::ReadOnlyTable<FineKey<'static>, &'static [u8]>;
+
+/// A group-by's five-minute tiles, stored start first.
+pub(crate) struct FineTable {
+    table: FineTableHandle,
+}
+
+/// A group-by's tiles in one snapshot: each table `None` where the snapshot has none (or, for
+/// the five-minute tiles, an empty one).
+#[derive(Default)]
+pub(super) struct GroupTiles {
+    pub(super) main: Option<TilesTable>,
+    pub(super) fine: Option<FineTable>,
+}
 
 /// One redb read transaction: every read sees the same committed state.
 pub struct ReadTxn {
     pub(super) txn: redb::ReadTransaction,
-    /// The tiles tables opened so far, by group-by (`None`: the snapshot has no such table).
-    /// A snapshot never changes, so each is opened once per transaction, not once per read.
-    tiles_tables: RwLock<HashMap<String, Option<Arc<TilesTable>>>>,
+    /// The tiles tables opened so far, by group-by. A snapshot never changes, so each is opened
+    /// once per transaction, not once per read.
+    tiles_tables: RwLock<HashMap<String, Arc<GroupTiles>>>,
+}
+
+impl FineTable {
+    /// Opens `group_by`'s five-minute tiles table in `txn`; `None` if it is absent.
+    fn open(txn: &redb::ReadTransaction, group_by: &str) -> Result<Option<FineTable>> {
+        let name = fine_tiles_table_name(group_by);
+        let definition: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&name);
+        Ok(open_optional(txn, definition)?.map(|table| FineTable { table }))
+    }
+
+    /// Calls `visit` with the tiles of `key` whose start lies in `starts`, in ascending order,
+    /// as (start, stored sealed bytes).
+    ///
+    /// One seek per five-minute start, from the first start in `starts`: to the tile of `key`
+    /// there, or past it to the next stored tile. Starts where no key has a tile are skipped in
+    /// that seek, so a read takes at most two seeks per start stored, however wide `starts`.
+    pub(crate) fn visit(
+        &self,
+        group_by: &str,
+        key: &[u8],
+        starts: &Range<i64>,
+        mut visit: impl FnMut(i64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let context = || format!("reading table {}", fine_tiles_table_name(group_by));
+        let none: &[u8] = &[];
+        let mut next = fine_start_from(starts.start);
+        while let Some(at) = next.filter(|at| *at < starts.end) {
+            let mut range = self
+                .table
+                .range((at, key)..(starts.end, none))
+                .map_err(|err| database_error(&context(), err))?;
+            let Some(entry) = range.next() else {
+                break;
+            };
+            let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
+            let (found, found_key) = tile_key.value();
+            if found_key == key {
+                visit(found, sealed.value())?;
+                next = found.checked_add(FINE_TILE_MILLIS);
+            } else if found == at {
+                // No tile of `key` at `at`; others' tiles there.
+                next = at.checked_add(FINE_TILE_MILLIS);
+            } else {
+                // No tile at all between `at` and `found`.
+                next = Some(found);
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored sealed bytes of `key`'s tile at `start`, if any.
+    pub(crate) fn get(
+        &self,
+        group_by: &str,
+        key: &[u8],
+        start: i64,
+    ) -> Result<Option<redb::AccessGuard<'_, &'static [u8]>>> {
+        self.table.get((start, key)).map_err(|err| {
+            database_error(
+                &format!("reading table {}", fine_tiles_table_name(group_by)),
+                err,
+            )
+        })
+    }
 }
 
 impl std::fmt::Debug for ReadTxn {
@@ -50,25 +133,28 @@ impl ReadTxn {
         }
     }
 
-    /// The tiles table of `group_by`, opened on first use; `None` when it does not exist.
-    pub(super) fn tiles_table(&self, group_by: &str) -> Result<Option<Arc<TilesTable>>> {
+    /// The tiles tables of `group_by`, opened on first use.
+    pub(super) fn tiles_table(&self, group_by: &str) -> Result<Arc<GroupTiles>> {
         // A poisoned lock only means a panic elsewhere while it was held; the map stays valid.
-        if let Some(table) = self
+        if let Some(tables) = self
             .tiles_tables
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(group_by)
         {
-            return Ok(table.clone());
+            return Ok(tables.clone());
         }
         let name = tiles_table_name(group_by);
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let table = open_optional(&self.txn, definition)?.map(Arc::new);
+        let tables = Arc::new(GroupTiles {
+            main: open_optional(&self.txn, definition)?,
+            fine: FineTable::open(&self.txn, group_by)?,
+        });
         self.tiles_tables
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(group_by.to_owned(), table.clone());
-        Ok(table)
+            .insert(group_by.to_owned(), tables.clone());
+        Ok(tables)
     }
 
     /// The recorded format version, `None` in a database not yet initialized.
@@ -158,7 +244,18 @@ impl ReadTxn {
         if starts.start >= starts.end {
             return Ok(());
         }
-        let Some(table) = self.tiles_table(group_by)? else {
+        let tables = self.tiles_table(group_by)?;
+        if level == FINE_LEVEL {
+            if let Some(fine) = &tables.fine {
+                fine.visit(group_by, key, &starts, |start, sealed| {
+                    let payload = unseal_tile(group_by, key, level, start, sealed)?;
+                    out.push((start, payload.to_vec()));
+                    Ok(())
+                })?;
+            }
+            return Ok(());
+        }
+        let Some(table) = &tables.main else {
             return Ok(());
         };
         let context = || format!("reading table {}", tiles_table_name(group_by));
@@ -184,10 +281,11 @@ impl ReadTxn {
     /// (levels ascending, each at most once) whose start lies in `starts`, in key order, as
     /// (level, start, IR bytes). The bytes are borrowed from the database, not copied.
     ///
-    /// Tiles of one key sit next to each other whatever their level, so one range scan can
-    /// serve several levels: a scan goes on from one level's tiles into the next level's as long
-    /// as it steps over few tiles nobody asked for, and seeks otherwise. Checksums are verified
-    /// as in [`Self::tiles`].
+    /// A key's tiles above [`FINE_LEVEL`] sit next to each other whatever their level, so one
+    /// range scan can serve several levels: a scan goes on from one level's tiles into the next
+    /// level's as long as it steps over few tiles nobody asked for, and seeks otherwise.
+    /// [`FINE_LEVEL`] tiles, the lowest level, are looked up one by one first. Checksums are
+    /// verified as in [`Self::tiles`].
     pub fn visit_tiles(
         &self,
         group_by: &str,
@@ -195,11 +293,26 @@ impl ReadTxn {
         spans: &[(u8, Range<i64>)],
         mut visit: impl FnMut(u8, i64, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let Some(table) = self.tiles_table(group_by)? else {
+        let tables = self.tiles_table(group_by)?;
+        let (fine, spans): (Vec<_>, Vec<_>) = spans
+            .iter()
+            .filter(|(_, s)| s.start < s.end)
+            .partition(|(level, _)| *level == FINE_LEVEL);
+        if let Some(table) = &tables.fine {
+            for (level, starts) in fine {
+                table.visit(group_by, key, starts, |start, sealed| {
+                    visit(
+                        *level,
+                        start,
+                        unseal_tile(group_by, key, *level, start, sealed)?,
+                    )
+                })?;
+            }
+        }
+        let Some(table) = &tables.main else {
             return Ok(());
         };
         let context = || format!("reading table {}", tiles_table_name(group_by));
-        let spans: Vec<&(u8, Range<i64>)> = spans.iter().filter(|(_, s)| s.start < s.end).collect();
         let Some(&(last_level, last)) = spans.last() else {
             return Ok(());
         };
@@ -250,22 +363,37 @@ impl ReadTxn {
         reason = "a plain tuple named field by field above, destructured by its callers"
     )]
     pub fn all_tiles(&self, group_by: &str) -> Result<Vec<(Vec<u8>, u8, i64, Vec<u8>)>> {
+        let mut tiles = Vec::new();
+        let name = fine_tiles_table_name(group_by);
+        let definition: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&name);
+        if let Some(table) = open_optional(&self.txn, definition)? {
+            let context = || format!("reading table {name}");
+            for entry in table
+                .iter()
+                .map_err(|err| database_error(&context(), err))?
+            {
+                let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
+                let (start, key) = tile_key.value();
+                let payload = unseal_tile(group_by, key, FINE_LEVEL, start, sealed.value())?;
+                tiles.push((key.to_vec(), FINE_LEVEL, start, payload.to_vec()));
+            }
+        }
         let name = tiles_table_name(group_by);
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let Some(table) = open_optional(&self.txn, definition)? else {
-            return Ok(Vec::new());
-        };
-        let context = || format!("reading table {name}");
-        let mut tiles = Vec::new();
-        for entry in table
-            .iter()
-            .map_err(|err| database_error(&context(), err))?
-        {
-            let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
-            let (key, level, start) = tile_key.value();
-            let payload = unseal_tile(group_by, key, level, start, sealed.value())?;
-            tiles.push((key.to_vec(), level, start, payload.to_vec()));
+        if let Some(table) = open_optional(&self.txn, definition)? {
+            let context = || format!("reading table {name}");
+            for entry in table
+                .iter()
+                .map_err(|err| database_error(&context(), err))?
+            {
+                let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
+                let (key, level, start) = tile_key.value();
+                let payload = unseal_tile(group_by, key, level, start, sealed.value())?;
+                tiles.push((key.to_vec(), level, start, payload.to_vec()));
+            }
         }
+        // Key order, as one key-first table would give them.
+        tiles.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
         Ok(tiles)
     }
 }
@@ -312,6 +440,7 @@ mod tests {
     /// whether its scans step over unasked tiles (few) or seek past them (many).
     #[test]
     fn visit_tiles_equals_one_read_per_level() {
+        const UNIT: i64 = FINE_TILE_MILLIS;
         let dir = std::env::temp_dir().join(format!("tilefold-visit-tiles-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -320,11 +449,12 @@ mod tests {
         let mut tiles = Vec::new();
         for key in [&b"j"[..], b"k", b"l"] {
             for level in 0..5u8 {
-                // Level 2 holds many tiles, the others a few; starts are 10 apart.
+                // Level 2 holds many tiles, the others a few; starts are 10 units apart (a unit
+                // of five minutes, so that level 0 is stored start first).
                 let count = if level == 2 { 40 } else { 6 };
                 for i in 0..count {
                     let value = format!("{key:?}/{level}/{i}").into_bytes();
-                    tiles.push((key.to_vec(), level, i64::from(i) * 10, value));
+                    tiles.push((key.to_vec(), level, i64::from(i) * 10 * UNIT, value));
                 }
             }
         }
@@ -352,6 +482,12 @@ mod tests {
             vec![(2, 0..10), (2, 390..400), (4, 50..60)],
             vec![],
         ];
+        let cases = cases.into_iter().map(|spans| {
+            spans
+                .into_iter()
+                .map(|(level, starts)| (level, starts.start * UNIT..starts.end * UNIT))
+                .collect::<Vec<_>>()
+        });
         for spans in cases {
             let mut expected = Vec::new();
             for (level, starts) in &spans {

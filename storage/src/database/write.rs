@@ -1,10 +1,83 @@
 //! Write transactions: configs, catalog entries and tiles, committed durably.
 
-use redb::TableDefinition;
+use std::ops::Range;
 
-use super::{database_error, tiles_table_name, TileKey, CATALOG, CONFIGS, META};
+use redb::{TableDefinition, TableHandle};
+
+use super::read::tile_name;
+use super::{
+    database_error, fine_tiles_table_name, tiles_table_name, FineKey, TileKey, CATALOG, CONFIGS,
+    FINE_LEVEL, FINE_TILE_MILLIS, META, TILES_TABLE_PREFIX,
+};
 use crate::checksum::{seal, sealed};
-use crate::error::Result;
+use crate::error::{Result, StorageError};
+
+/// A group-by's tiles tables open in a write transaction, each opened on first use.
+struct TilesTables<'t> {
+    txn: &'t redb::WriteTransaction,
+    group_by: &'t str,
+    main: Option<redb::Table<'t, TileKey<'static>, &'static [u8]>>,
+    fine: Option<redb::Table<'t, FineKey<'static>, &'static [u8]>>,
+}
+
+impl<'t> TilesTables<'t> {
+    fn new(txn: &'t redb::WriteTransaction, group_by: &'t str) -> Self {
+        TilesTables {
+            txn,
+            group_by,
+            main: None,
+            fine: None,
+        }
+    }
+
+    fn main(&mut self) -> Result<&mut redb::Table<'t, TileKey<'static>, &'static [u8]>> {
+        if self.main.is_none() {
+            let name = tiles_table_name(self.group_by);
+            let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+            let table = self
+                .txn
+                .open_table(definition)
+                .map_err(|err| database_error(&format!("opening table {name}"), err))?;
+            self.main = Some(table);
+        }
+        Ok(self.main.as_mut().expect("opened above"))
+    }
+
+    fn fine(&mut self) -> Result<&mut redb::Table<'t, FineKey<'static>, &'static [u8]>> {
+        if self.fine.is_none() {
+            let name = fine_tiles_table_name(self.group_by);
+            let definition: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&name);
+            let table = self
+                .txn
+                .open_table(definition)
+                .map_err(|err| database_error(&format!("opening table {name}"), err))?;
+            self.fine = Some(table);
+        }
+        Ok(self.fine.as_mut().expect("opened above"))
+    }
+
+    /// Stores `sealed` as the tile at (`key`, `level`, `start`), in the table of its level.
+    fn insert(&mut self, key: &[u8], level: u8, start: i64, sealed: &[u8]) -> Result<()> {
+        let group_by = self.group_by;
+        let context = || format!("writing {}", tile_name(group_by, key, level, start));
+        if level != FINE_LEVEL {
+            self.main()?
+                .insert((key, level, start), sealed)
+                .map_err(|err| database_error(&context(), err))?;
+            return Ok(());
+        }
+        if start.rem_euclid(FINE_TILE_MILLIS) != 0 {
+            return Err(StorageError::Invalid {
+                what: tile_name(group_by, key, level, start),
+                detail: format!("level {FINE_LEVEL} starts are multiples of {FINE_TILE_MILLIS}"),
+            });
+        }
+        self.fine()?
+            .insert((start, key), sealed)
+            .map_err(|err| database_error(&context(), err))?;
+        Ok(())
+    }
+}
 
 /// One redb write transaction. Dropped without [`WriteTxn::commit`], it is rolled back.
 pub struct WriteTxn {
@@ -75,10 +148,16 @@ impl WriteTxn {
         Ok(())
     }
 
-    /// Drops every tile of `group_by` (its table `tiles/<group_by>`), so it can be rebuilt.
+    /// Drops every tile of `group_by` (its tables `tiles/<group_by>` and `fine/<group_by>`),
+    /// so it can be rebuilt.
     pub fn clear_tiles(&mut self, group_by: &str) -> Result<()> {
         let name = tiles_table_name(group_by);
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
+        self.txn
+            .delete_table(definition)
+            .map_err(|err| database_error(&format!("clearing table {name}"), err))?;
+        let name = fine_tiles_table_name(group_by);
+        let definition: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&name);
         self.txn
             .delete_table(definition)
             .map_err(|err| database_error(&format!("clearing table {name}"), err))?;
@@ -86,7 +165,8 @@ impl WriteTxn {
     }
 
     /// Stores the tile of `group_by` at (`key`, `level`, `start`), sealed with a checksum,
-    /// replacing any previous one.
+    /// replacing any previous one. A [`FINE_LEVEL`] tile whose start is not a multiple of
+    /// [`FINE_TILE_MILLIS`] is [`StorageError::Invalid`].
     pub fn put_tile(
         &mut self,
         group_by: &str,
@@ -99,24 +179,20 @@ impl WriteTxn {
     }
 
     /// Stores many tiles of `group_by` in one pass (one table open), each `(key, level, start,
-    /// value)` sealed with a checksum. Bulk loads insert in key order, which redb handles best.
+    /// value)` sealed with a checksum, as [`Self::put_tile`] does. Bulk loads insert in key
+    /// order, which redb handles best.
     pub fn put_tiles<'a>(
         &mut self,
         group_by: &str,
         tiles: impl IntoIterator<Item = (&'a [u8], u8, i64, &'a [u8])>,
     ) -> Result<()> {
-        let name = tiles_table_name(group_by);
-        let context = || format!("writing tiles to table {name}");
-        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let mut table = self.table(definition, &context)?;
+        let mut tables = TilesTables::new(&self.txn, group_by);
         let mut sealed = Vec::new();
         for (key, level, start, value) in tiles {
             sealed.clear();
             sealed.extend_from_slice(value);
             seal(&mut sealed, 0);
-            table
-                .insert((key, level, start), sealed.as_slice())
-                .map_err(|err| database_error(&context(), err))?;
+            tables.insert(key, level, start, &sealed)?;
         }
         Ok(())
     }
@@ -126,19 +202,33 @@ impl WriteTxn {
     pub fn remove_tiles<'a>(
         &mut self,
         group_by: &str,
-        ranges: impl IntoIterator<Item = (&'a [u8], u8, std::ops::Range<i64>)>,
+        ranges: impl IntoIterator<Item = (&'a [u8], u8, Range<i64>)>,
     ) -> Result<usize> {
-        let name = tiles_table_name(group_by);
-        let context = || format!("removing tiles from table {name}");
-        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let mut table = self.table(definition, &context)?;
+        let context = || format!("removing tiles of group-by {group_by}");
+        let mut tables = TilesTables::new(&self.txn, group_by);
         let mut removed = 0;
         for (key, level, starts) in ranges {
             if starts.start >= starts.end {
                 continue;
             }
+            if level == FINE_LEVEL {
+                // Start first: the key's tiles lie among every other key's of those starts.
+                let none: &[u8] = &[];
+                for entry in tables
+                    .fine()?
+                    .extract_from_if((starts.start, none)..(starts.end, none), |(_, k), _| {
+                        k == key
+                    })
+                    .map_err(|err| database_error(&context(), err))?
+                {
+                    entry.map_err(|err| database_error(&context(), err))?;
+                    removed += 1;
+                }
+                continue;
+            }
             let range = (key, level, starts.start)..(key, level, starts.end);
-            for entry in table
+            for entry in tables
+                .main()?
                 .extract_from_if(range, |_, _| true)
                 .map_err(|err| database_error(&context(), err))?
             {
@@ -147,6 +237,63 @@ impl WriteTxn {
             }
         }
         Ok(removed)
+    }
+
+    /// Removes every key's [`FINE_LEVEL`] tiles of `group_by` whose starts lie in `starts` (they
+    /// are neighbours in their table); returns how many were removed.
+    pub fn remove_fine_tiles(&mut self, group_by: &str, starts: Range<i64>) -> Result<usize> {
+        if starts.start >= starts.end {
+            return Ok(0);
+        }
+        let context = || {
+            format!(
+                "removing tiles from table {}",
+                fine_tiles_table_name(group_by)
+            )
+        };
+        let mut tables = TilesTables::new(&self.txn, group_by);
+        let none: &[u8] = &[];
+        let mut removed = 0;
+        for entry in tables
+            .fine()?
+            .extract_from_if((starts.start, none)..(starts.end, none), |_, _| true)
+            .map_err(|err| database_error(&context(), err))?
+        {
+            entry.map_err(|err| database_error(&context(), err))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Moves the [`FINE_LEVEL`] tiles out of every key-first tiles table into the group-by's
+    /// start-first one (a database of format version 4 or older kept them all key first).
+    pub(super) fn move_fine_tiles(&mut self) -> Result<()> {
+        let context = || "moving five-minute tiles to their own tables".to_owned();
+        let names: Vec<String> = self
+            .txn
+            .list_tables()
+            .map_err(|err| database_error(&context(), err))?
+            .map(|handle| handle.name().to_owned())
+            .filter(|name| name.starts_with(TILES_TABLE_PREFIX))
+            .collect();
+        for name in names {
+            let group_by = &name[TILES_TABLE_PREFIX.len()..];
+            let mut tables = TilesTables::new(&self.txn, group_by);
+            let mut moved = Vec::new();
+            for entry in tables
+                .main()?
+                .extract_if(|(_, level, _), _| level == FINE_LEVEL)
+                .map_err(|err| database_error(&context(), err))?
+            {
+                let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
+                let (key, _, start) = tile_key.value();
+                moved.push((key.to_vec(), start, sealed.value().to_vec()));
+            }
+            for (key, start, sealed) in moved {
+                tables.insert(&key, FINE_LEVEL, start, &sealed)?;
+            }
+        }
+        Ok(())
     }
 
     /// Stores `sealed` as the tile at (`key`, `level`, `start`) exactly as given, checksum
@@ -160,14 +307,7 @@ impl WriteTxn {
         start: i64,
         sealed: &[u8],
     ) -> Result<()> {
-        let name = tiles_table_name(group_by);
-        let context = || format!("writing a tile to table {name}");
-        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        let mut table = self.table(definition, &context)?;
-        table
-            .insert((key, level, start), sealed)
-            .map_err(|err| database_error(&context(), err))?;
-        Ok(())
+        TilesTables::new(&self.txn, group_by).insert(key, level, start, sealed)
     }
 
     /// Commits durably (`Durability::Immediate`): once this returns, the writes survive a crash.
