@@ -229,11 +229,13 @@ fn run(cli: Cli) -> Result<(), String> {
             let store = open(cli.store, cli.cache_mb)?;
             let report = store.compact().map_err(|e| e.to_string())?;
             println!(
-                "sealed {} rows of {} group-bys; {} tiles written or merged, {} fine tiles removed",
+                "sealed {} rows of {} group-bys; {} tiles written or merged, {} fine tiles removed, \
+                 {} stream segments merged away",
                 report.group_bys.values().sum::<usize>(),
                 report.group_bys.len(),
                 report.tiles,
-                report.trimmed
+                report.trimmed,
+                report.merged
             );
             for (name, rows) in &report.group_bys {
                 println!("  {name}: {rows} rows sealed");

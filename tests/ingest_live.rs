@@ -789,3 +789,44 @@ fn the_first_seal_after_a_rebuild_writes_the_tiles_that_end() {
     check_all(&store, &events, &times);
     store.check().unwrap();
 }
+
+/// The stream segment files under the store's `segments/group_bys/`.
+fn stream_files(dir: &std::path::Path) -> usize {
+    let root = dir.join("segments").join("group_bys");
+    let Ok(group_bys) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    group_bys
+        .map(|g| std::fs::read_dir(g.unwrap().path()).unwrap().count())
+        .sum()
+}
+
+/// A seal after every batch: the newest stream segments merge into one as they pile up, so
+/// that 64 seals leave a few files instead of 64, with every value, tile and file as before
+/// (and after a reopen).
+#[test]
+fn many_seals_merge_their_stream_segments() {
+    let dir = TempDir::new("merge");
+    let end = now();
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let all = sample(640, end);
+    let mut events = Vec::new();
+    let mut merged = 0;
+    for (i, batch) in all.chunks(10).enumerate() {
+        store.ingest_json("ev", rows(batch)).unwrap();
+        events.extend_from_slice(batch);
+        merged += store.compact().unwrap().merged;
+        assert_eq!(stream_files(&dir.0), i + 1 - merged, "seal {i}");
+        if i % 16 == 15 {
+            check_all(&store, &events, &times(end));
+            store.check().unwrap();
+        }
+    }
+    assert!(stream_files(&dir.0) <= 15, "{} files", stream_files(&dir.0));
+    drop(store);
+    let store = Store::open(&dir.0).unwrap();
+    assert_eq!(stream_files(&dir.0), 64 - merged);
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+}

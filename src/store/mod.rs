@@ -27,6 +27,7 @@ mod queue;
 mod rebuild;
 mod seal;
 mod sealer;
+mod stream_merge;
 mod topic;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -65,6 +65,11 @@ impl<'a> Work<'a> {
         })
     }
 
+    /// The store's directory, which catalog file names are relative to.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.store.inner.dir
+    }
+
     /// A new file name under `segments/<kind>/<name>/`: (relative, absolute).
     pub fn new_file(&mut self, kind: &str, name: &str) -> (String, PathBuf) {
         let id = self.next_id;

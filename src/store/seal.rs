@@ -8,6 +8,9 @@
 //! sealed; the state published with it holds the rows ingested since, and only those. The
 //! sealed head entries are removed from `head.redb` after that.
 //!
+//! The seal also merges the GroupBy's newest stream segments once they are many
+//! ([`super::stream_merge`]), in the same commit.
+//!
 //! A crash before the commit leaves the head as it was (the new segment files are unreferenced
 //! and removed at the next open); after it, the sealed head entries are ignored at the next open
 //! whether or not they were removed.
@@ -29,6 +32,7 @@ use super::bound::BoundGroupBy;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::head::HeadChange;
 use super::rebuild::{counted_rows, rows_within, ts_range, write_tiles, TileWrite, Work};
+use super::stream_merge::merge_stream_segments;
 use super::{Change, State, Store};
 use crate::Result;
 
@@ -41,6 +45,8 @@ pub struct SealReport {
     pub tiles: usize,
     /// Five-minute and hourly tiles removed because they fell behind the newest row.
     pub trimmed: usize,
+    /// Stream segments merged away (see [`super::stream_merge`]).
+    pub merged: usize,
 }
 
 impl Store {
@@ -136,6 +142,7 @@ impl Store {
                     &entry,
                 )?;
             }
+            report.merged += merge_stream_segments(&mut work, name, &mut entry)?;
             report.group_bys.insert(name.clone(), rows.num_rows());
             work.entries.insert(name.clone(), Some(entry));
         }
