@@ -88,6 +88,22 @@ fn check_all(store: &Store, events: &[(String, i64, i64)], times: &[i64]) {
     }
 }
 
+/// Ingests `live` (added to `events`), then seals; every value is checked at `times` before
+/// and after the seal, and every tile against the raw rows after it.
+fn ingest_then_seal(
+    store: &Store,
+    events: &mut Vec<(String, i64, i64)>,
+    live: Vec<(String, i64, i64)>,
+    times: &[i64],
+) {
+    store.ingest_json("ev", rows(&live)).unwrap();
+    events.extend(live);
+    check_all(store, events, times);
+    store.compact().unwrap();
+    check_all(store, events, times);
+    store.check().unwrap();
+}
+
 fn times(end: i64) -> Vec<i64> {
     vec![
         end,
@@ -709,12 +725,7 @@ fn tiles_reaching_past_the_query_time_count_only_when_no_row_is_at_or_after_it()
         ("a".to_owned(), 5000, day + DAY + 2 * minute),
         ("b".to_owned(), 7000, day + DAY + 9 * minute),
     ];
-    store.ingest_json("ev", rows(&live)).unwrap();
-    events.extend(live);
-    check_all(&store, &events, &times);
-    store.compact().unwrap();
-    check_all(&store, &events, &times);
-    store.check().unwrap();
+    ingest_then_seal(&store, &mut events, live, &times);
 }
 
 /// A GroupBy whose tiles were all rebuilt (here by loading a partition again, after live rows
@@ -768,12 +779,7 @@ fn the_first_seal_after_a_rebuild_writes_the_tiles_that_end() {
         ("a".to_owned(), 400, next + 5 * HOUR + 31 * minute),
         ("b".to_owned(), 500, next + 6 * HOUR + 2 * minute),
     ];
-    store.ingest_json("ev", rows(&streamed)).unwrap();
-    events.extend(streamed);
-    check_all(&store, &events, &times);
-    store.compact().unwrap();
-    check_all(&store, &events, &times);
-    store.check().unwrap();
+    ingest_then_seal(&store, &mut events, streamed, &times);
     // Past the hour and the day: those tiles end and are written whole.
     let streamed = vec![
         ("a".to_owned(), 600, next + 7 * HOUR + 20 * minute),

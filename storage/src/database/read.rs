@@ -364,37 +364,45 @@ impl ReadTxn {
     )]
     pub fn all_tiles(&self, group_by: &str) -> Result<Vec<(Vec<u8>, u8, i64, Vec<u8>)>> {
         let mut tiles = Vec::new();
-        let name = fine_tiles_table_name(group_by);
-        let definition: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&name);
-        if let Some(table) = open_optional(&self.txn, definition)? {
-            let context = || format!("reading table {name}");
-            for entry in table
-                .iter()
-                .map_err(|err| database_error(&context(), err))?
-            {
-                let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
-                let (start, key) = tile_key.value();
-                let payload = unseal_tile(group_by, key, FINE_LEVEL, start, sealed.value())?;
-                tiles.push((key.to_vec(), FINE_LEVEL, start, payload.to_vec()));
-            }
-        }
-        let name = tiles_table_name(group_by);
-        let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-        if let Some(table) = open_optional(&self.txn, definition)? {
-            let context = || format!("reading table {name}");
-            for entry in table
-                .iter()
-                .map_err(|err| database_error(&context(), err))?
-            {
-                let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
-                let (key, level, start) = tile_key.value();
-                let payload = unseal_tile(group_by, key, level, start, sealed.value())?;
-                tiles.push((key.to_vec(), level, start, payload.to_vec()));
-            }
-        }
+        let (fine, main) = (fine_tiles_table_name(group_by), tiles_table_name(group_by));
+        let fine: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&fine);
+        self.push_tiles(group_by, fine, &mut tiles, |(start, key)| {
+            (key.to_vec(), FINE_LEVEL, start)
+        })?;
+        let main: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&main);
+        self.push_tiles(group_by, main, &mut tiles, |(key, level, start)| {
+            (key.to_vec(), level, start)
+        })?;
         // Key order, as one key-first table would give them.
         tiles.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
         Ok(tiles)
+    }
+}
+
+impl ReadTxn {
+    /// Appends every tile of `definition` (a table of `group_by`'s tiles, absent or not) to
+    /// `out` as (key, level, start, payload), the stored key taken apart by `split`.
+    fn push_tiles<K: redb::Key + 'static>(
+        &self,
+        group_by: &str,
+        definition: TableDefinition<K, &[u8]>,
+        out: &mut Vec<(Vec<u8>, u8, i64, Vec<u8>)>,
+        split: impl Fn(K::SelfType<'_>) -> (Vec<u8>, u8, i64),
+    ) -> Result<()> {
+        let Some(table) = open_optional(&self.txn, definition)? else {
+            return Ok(());
+        };
+        let context = || format!("reading table {}", definition.name());
+        for entry in table
+            .iter()
+            .map_err(|err| database_error(&context(), err))?
+        {
+            let (tile_key, sealed) = entry.map_err(|err| database_error(&context(), err))?;
+            let (key, level, start) = split(tile_key.value());
+            let payload = unseal_tile(group_by, &key, level, start, sealed.value())?.to_vec();
+            out.push((key, level, start, payload));
+        }
+        Ok(())
     }
 }
 
