@@ -565,7 +565,7 @@ fn expected_tiles(events: &[(String, i64, i64)], watermark: i64) -> usize {
     let written = floor(watermark, five) - five;
     let levels = [
         (five, floor(watermark, five) - 12 * HOUR),
-        (HOUR, floor(watermark, HOUR) - 12 * DAY),
+        (HOUR, floor(watermark, DAY) - 12 * DAY),
         (DAY, i64::MIN),
         (4 * DAY, i64::MIN),
         (16 * DAY, i64::MIN),

@@ -7,9 +7,12 @@
 //!
 //! ```
 //! use tilefold_ingest::kept_from;
-//! // Five-minute tiles for the last 12 hours, hourly tiles for the last 12 days.
-//! let kept = kept_from(Some(1_703_030_400_000));
-//! assert_eq!(kept[0], 1_703_030_400_000 - 12 * 3_600_000);
+//! // Five-minute tiles for the last 12 hours, hourly tiles from midnight 12 days before the
+//! // newest event's day, daily tiles always.
+//! let newest = 1_703_030_400_000 + 5 * 3_600_000; // 2023-12-20T05:00Z
+//! let kept = kept_from(Some(newest));
+//! assert_eq!(kept[0], newest - 12 * 3_600_000);
+//! assert_eq!(kept[1], 1_703_030_400_000 - 12 * 86_400_000);
 //! assert_eq!(kept[2], i64::MIN);
 //! ```
 

@@ -13,14 +13,17 @@ use tilefold_query::source_query::TIME_COLUMN;
 use tilefold_query::window::{floor, whole_tiles, Level, DAY, FIVE_MINUTES, HOUR, LEVELS};
 
 /// The first tile start kept at each level when the newest event is at `watermark`: five-minute
-/// tiles for the last 12 hours, hourly tiles for the last 12 days, daily tiles always (DESIGN.md
-/// "Measured floor"). Older ranges are read from raw events.
+/// tiles for the last 12 hours, hourly tiles from the start of the day 12 days before the
+/// newest event's (12 to 13 days), daily tiles always (DESIGN.md "Measured floor"). Older
+/// ranges are read from raw events. Hourly tiles are kept from a day boundary so that a live
+/// store gives them up once a day, not at every hour: each time costs a page per key with rows
+/// in the range given up (they are stored key first).
 pub fn kept_from(watermark: Option<i64>) -> [i64; LEVELS] {
     let mut kept = [i64::MIN; LEVELS];
     match watermark {
         Some(w) => {
             kept[Level::FiveMinutes.index()] = floor(w, FIVE_MINUTES) - 12 * HOUR;
-            kept[Level::Hour.index()] = floor(w, HOUR) - 12 * DAY;
+            kept[Level::Hour.index()] = floor(w, DAY) - 12 * DAY;
         }
         None => {
             kept[Level::FiveMinutes.index()] = i64::MAX;

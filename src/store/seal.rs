@@ -117,11 +117,11 @@ impl Store {
                 ..old.clone()
             };
             if old.segments.is_empty() {
-                // The first sealed rows: fine tiles from 12 hours / 12 days before the newest.
+                // The first sealed rows: fine tiles from 12 hours / 12-13 days before the newest.
                 entry.kept_from = kept_from(Some(max_ts));
             } else {
                 // Fine tiles that fell behind the newest row are removed, so that a store fed
-                // only live keeps five-minute tiles for 12 hours and hourly ones for 12 days.
+                // only live keeps five-minute tiles for 12 hours and hourly ones for 12-13 days.
                 report.trimmed += trim_fine_tiles(work.txn(), bound, &mut entry)?;
             }
             entry.segments.push(SegmentEntry {
@@ -251,7 +251,7 @@ fn write_tiles_ended(
     Ok(count)
 }
 
-/// Moves `entry`'s first kept five-minute and hourly tile starts up to 12 hours and 12 days
+/// Moves `entry`'s first kept five-minute and hourly tile starts up to 12 hours and 12-13 days
 /// before its newest row, and removes the tiles before them: every five-minute tile in the
 /// range given up (they are stored start first), and the hourly tiles of the keys whose counted
 /// sealed rows (the bound GroupBy's segments, already open) fall in the range given up. The
