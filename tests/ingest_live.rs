@@ -10,7 +10,7 @@ use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde_json::json;
 use tilefold::query::config::Config;
-use tilefold::{ConfigSet, Error, IngestRequest, Options, Rows, Store, Value};
+use tilefold::{ConfigSet, Error, IngestRequest, Options, Rows, SealReport, Store, Value};
 
 #[path = "support/live.rs"]
 #[allow(dead_code, reason = "shared with tests that use more of it")]
@@ -89,19 +89,36 @@ fn check_all(store: &Store, events: &[(String, i64, i64)], times: &[i64]) {
 }
 
 /// Ingests `live` (added to `events`), then seals; every value is checked at `times` before
-/// and after the seal, and every tile against the raw rows after it.
+/// and after the seal, and every tile against the raw rows after it. Returns the seal's report.
 fn ingest_then_seal(
     store: &Store,
     events: &mut Vec<(String, i64, i64)>,
     live: Vec<(String, i64, i64)>,
     times: &[i64],
-) {
+) -> SealReport {
     store.ingest_json("ev", rows(&live)).unwrap();
     events.extend(live);
     check_all(store, events, times);
-    store.compact().unwrap();
+    let report = store.compact().unwrap();
     check_all(store, events, times);
     store.check().unwrap();
+    report
+}
+
+/// `store` closed and opened again from `dir`, every value checked at `times` and every tile
+/// against the raw rows.
+fn reopened(
+    store: Store,
+    dir: &std::path::Path,
+    events: &[(String, i64, i64)],
+    times: &[i64],
+) -> Store {
+    drop(store);
+    let store = Store::open(dir).unwrap();
+    check_all(&store, events, times);
+    // I3: the stored tiles equal tiles rebuilt from the raw rows.
+    store.check().unwrap();
+    store
 }
 
 fn times(end: i64) -> Vec<i64> {
@@ -158,11 +175,7 @@ fn sealing_moves_rows_into_segments_and_tiles_without_changing_values() {
         let seen = &events[..(i + 1) * 100];
         check_all(&store, seen, &times(end));
     }
-    drop(store);
-    let store = Store::open(&dir.0).unwrap();
-    check_all(&store, &events, &times(end));
-    // I3: the stored tiles equal tiles rebuilt from the raw rows.
-    store.check().unwrap();
+    reopened(store, &dir.0, &events, &times(end));
 }
 
 #[test]
@@ -626,18 +639,10 @@ fn a_live_group_by_writes_each_tile_once_it_has_ended() {
     store.apply(&configs()).unwrap();
     let mut events = Vec::new();
     for (i, (batch, tiles)) in steps.into_iter().enumerate() {
-        store.ingest_json("ev", rows(&batch)).unwrap();
-        events.extend(batch);
-        check_all(&store, &events, &times);
-        let report = store.compact().unwrap();
+        let report = ingest_then_seal(&store, &mut events, batch, &times);
         assert_eq!(report.tiles, tiles, "step {i}");
-        check_all(&store, &events, &times);
-        store.check().unwrap();
     }
-    drop(store);
-    let store = Store::open(&dir.0).unwrap();
-    check_all(&store, &events, &times);
-    store.check().unwrap();
+    reopened(store, &dir.0, &events, &times);
 }
 
 /// A store fed only live keeps five-minute tiles for 12 hours and hourly ones for 12 days:
@@ -672,12 +677,7 @@ fn seals_remove_fine_tiles_that_fell_behind_the_newest_row() {
         check_all(&store, &events, &times(end));
     }
     assert!(trimmed > 0);
-    let store = {
-        drop(store);
-        Store::open(&dir.0).unwrap()
-    };
-    check_all(&store, &events, &times(end));
-    store.check().unwrap();
+    reopened(store, &dir.0, &events, &times(end));
 }
 
 /// R-WIN-3 (events with ts < T) when tiles reach past T: a loaded table writes every tile, the
@@ -785,15 +785,8 @@ fn the_first_seal_after_a_rebuild_writes_the_tiles_that_end() {
         ("a".to_owned(), 600, next + 7 * HOUR + 20 * minute),
         ("b".to_owned(), 700, next + DAY + 30 * minute),
     ];
-    store.ingest_json("ev", rows(&streamed)).unwrap();
-    events.extend(streamed);
-    store.compact().unwrap();
-    check_all(&store, &events, &times);
-    store.check().unwrap();
-    drop(store);
-    let store = Store::open(&dir.0).unwrap();
-    check_all(&store, &events, &times);
-    store.check().unwrap();
+    ingest_then_seal(&store, &mut events, streamed, &times);
+    reopened(store, &dir.0, &events, &times);
 }
 
 /// The stream segment files under the store's `segments/group_bys/`.
@@ -830,9 +823,6 @@ fn many_seals_merge_their_stream_segments() {
         }
     }
     assert!(stream_files(&dir.0) <= 15, "{} files", stream_files(&dir.0));
-    drop(store);
-    let store = Store::open(&dir.0).unwrap();
+    reopened(store, &dir.0, &events, &times(end));
     assert_eq!(stream_files(&dir.0), 64 - merged);
-    check_all(&store, &events, &times(end));
-    store.check().unwrap();
 }

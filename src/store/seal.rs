@@ -263,23 +263,20 @@ fn trim_fine_tiles(
 ) -> Result<usize> {
     let old = &bound.entry;
     let next = kept_from(entry.watermark);
+    let mut removed = 0;
     let mut given_up: Vec<(Level, Range<i64>)> = Vec::new();
     for level in [Level::FiveMinutes, Level::Hour] {
         let (from, to) = (old.kept_from[level.index()], next[level.index()]);
         // i64::MAX: the level was never kept for this GroupBy (it stays so).
         if from < to && from != i64::MAX {
             entry.kept_from[level.index()] = to;
-            given_up.push((level, from..to));
+            if level == Level::FiveMinutes {
+                // Stored start first: one range removal takes every key's.
+                removed += txn.remove_fine_tiles(bound.name(), from..to)?;
+            } else {
+                given_up.push((level, from..to));
+            }
         }
-    }
-    // Five-minute tiles are stored start first: one range removal takes every key's.
-    let mut removed = 0;
-    if let Some(at) = given_up
-        .iter()
-        .position(|(level, _)| *level == Level::FiveMinutes)
-    {
-        let (_, range) = given_up.remove(at);
-        removed += txn.remove_fine_tiles(bound.name(), range)?;
     }
     if given_up.is_empty() {
         return Ok(removed);

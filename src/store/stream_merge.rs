@@ -27,10 +27,10 @@ use super::rebuild::{ts_range, Work};
 use crate::Result;
 
 /// How many stream segments one merge takes.
-pub(super) const FAN_IN: usize = 8;
+const FAN_IN: usize = 8;
 
 /// The most rows a merge writes into one segment.
-pub(super) const MAX_ROWS: u64 = 500_000;
+const MAX_ROWS: u64 = 500_000;
 
 /// Merges one run of [`FAN_IN`] adjacent stream segments of `entry` (GroupBy `name`) that
 /// qualify (see the module docs), the newest such run; the merged files go to

@@ -20,13 +20,11 @@ type TilesTable = redb::ReadOnlyTable<TileKey<'static>, &'static [u8]>;
 type FineTableHandle = redb::ReadOnlyTable<FineKey<'static>, &'static [u8]>;
 
 /// A group-by's five-minute tiles, stored start first.
-pub(crate) struct FineTable {
+pub(super) struct FineTable {
     table: FineTableHandle,
 }
 
-/// A group-by's tiles in one snapshot: each table `None` where the snapshot has none (or, for
-/// the five-minute tiles, an empty one).
-#[derive(Default)]
+/// A group-by's tiles in one snapshot: each table `None` where the snapshot has none.
 pub(super) struct GroupTiles {
     pub(super) main: Option<TilesTable>,
     pub(super) fine: Option<FineTable>,
@@ -54,7 +52,7 @@ impl FineTable {
     /// One seek per five-minute start, from the first start in `starts`: to the tile of `key`
     /// there, or past it to the next stored tile. Starts where no key has a tile are skipped in
     /// that seek, so a read takes at most two seeks per start stored, however wide `starts`.
-    pub(crate) fn visit(
+    pub(super) fn visit(
         &self,
         group_by: &str,
         key: &[u8],
@@ -89,7 +87,7 @@ impl FineTable {
     }
 
     /// The stored sealed bytes of `key`'s tile at `start`, if any.
-    pub(crate) fn get(
+    pub(super) fn get(
         &self,
         group_by: &str,
         key: &[u8],
@@ -377,9 +375,7 @@ impl ReadTxn {
         tiles.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
         Ok(tiles)
     }
-}
 
-impl ReadTxn {
     /// Appends every tile of `definition` (a table of `group_by`'s tiles, absent or not) to
     /// `out` as (key, level, start, payload), the stored key taken apart by `split`.
     fn push_tiles<K: redb::Key + 'static>(

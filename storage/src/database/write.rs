@@ -12,6 +12,27 @@ use super::{
 use crate::checksum::{seal, sealed};
 use crate::error::{Result, StorageError};
 
+/// Opens (creating it if need be) the table `definition` in `txn`; an error says what it was
+/// for (`context`).
+fn open_table<'t, K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &'t redb::WriteTransaction,
+    definition: TableDefinition<K, V>,
+    context: &dyn Fn() -> String,
+) -> Result<redb::Table<'t, K, V>> {
+    txn.open_table(definition)
+        .map_err(|err| database_error(&context(), err))
+}
+
+/// Opens the tiles table `name` (keyed `K`) in `txn`.
+fn open_tiles<'t, K: redb::Key + 'static>(
+    txn: &'t redb::WriteTransaction,
+    name: &str,
+) -> Result<redb::Table<'t, K, &'static [u8]>> {
+    open_table(txn, TableDefinition::new(name), &|| {
+        format!("opening table {name}")
+    })
+}
+
 /// A group-by's tiles tables open in a write transaction, each opened on first use.
 struct TilesTables<'t> {
     txn: &'t redb::WriteTransaction,
@@ -32,28 +53,39 @@ impl<'t> TilesTables<'t> {
 
     fn main(&mut self) -> Result<&mut redb::Table<'t, TileKey<'static>, &'static [u8]>> {
         if self.main.is_none() {
-            let name = tiles_table_name(self.group_by);
-            let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
-            let table = self
-                .txn
-                .open_table(definition)
-                .map_err(|err| database_error(&format!("opening table {name}"), err))?;
-            self.main = Some(table);
+            self.main = Some(open_tiles(self.txn, &tiles_table_name(self.group_by))?);
         }
         Ok(self.main.as_mut().expect("opened above"))
     }
 
     fn fine(&mut self) -> Result<&mut redb::Table<'t, FineKey<'static>, &'static [u8]>> {
         if self.fine.is_none() {
-            let name = fine_tiles_table_name(self.group_by);
-            let definition: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&name);
-            let table = self
-                .txn
-                .open_table(definition)
-                .map_err(|err| database_error(&format!("opening table {name}"), err))?;
-            self.fine = Some(table);
+            self.fine = Some(open_tiles(self.txn, &fine_tiles_table_name(self.group_by))?);
         }
         Ok(self.fine.as_mut().expect("opened above"))
+    }
+
+    /// Removes the [`FINE_LEVEL`] tiles whose starts lie in `starts` and whose key `keep`
+    /// selects (they are neighbours for every key); returns how many were removed.
+    fn remove_fine(&mut self, starts: Range<i64>, keep: impl Fn(&[u8]) -> bool) -> Result<usize> {
+        if starts.start >= starts.end {
+            return Ok(0);
+        }
+        let name = fine_tiles_table_name(self.group_by);
+        let context = || format!("removing tiles from table {name}");
+        let none: &[u8] = &[];
+        let mut removed = 0;
+        for entry in self
+            .fine()?
+            .extract_from_if((starts.start, none)..(starts.end, none), |(_, k), _| {
+                keep(k)
+            })
+            .map_err(|err| database_error(&context(), err))?
+        {
+            entry.map_err(|err| database_error(&context(), err))?;
+            removed += 1;
+        }
+        Ok(removed)
     }
 
     /// Stores `sealed` as the tile at (`key`, `level`, `start`), in the table of its level.
@@ -101,9 +133,7 @@ impl WriteTxn {
         definition: TableDefinition<K, V>,
         context: &dyn Fn() -> String,
     ) -> Result<redb::Table<'_, K, V>> {
-        self.txn
-            .open_table(definition)
-            .map_err(|err| database_error(&context(), err))
+        open_table(&self.txn, definition, context)
     }
 
     /// Creates the fixed tables and records the format version.
@@ -213,17 +243,7 @@ impl WriteTxn {
             }
             if level == FINE_LEVEL {
                 // Start first: the key's tiles lie among every other key's of those starts.
-                let none: &[u8] = &[];
-                for entry in tables
-                    .fine()?
-                    .extract_from_if((starts.start, none)..(starts.end, none), |(_, k), _| {
-                        k == key
-                    })
-                    .map_err(|err| database_error(&context(), err))?
-                {
-                    entry.map_err(|err| database_error(&context(), err))?;
-                    removed += 1;
-                }
+                removed += tables.remove_fine(starts, |k| k == key)?;
                 continue;
             }
             let range = (key, level, starts.start)..(key, level, starts.end);
@@ -242,27 +262,7 @@ impl WriteTxn {
     /// Removes every key's [`FINE_LEVEL`] tiles of `group_by` whose starts lie in `starts` (they
     /// are neighbours in their table); returns how many were removed.
     pub fn remove_fine_tiles(&mut self, group_by: &str, starts: Range<i64>) -> Result<usize> {
-        if starts.start >= starts.end {
-            return Ok(0);
-        }
-        let context = || {
-            format!(
-                "removing tiles from table {}",
-                fine_tiles_table_name(group_by)
-            )
-        };
-        let mut tables = TilesTables::new(&self.txn, group_by);
-        let none: &[u8] = &[];
-        let mut removed = 0;
-        for entry in tables
-            .fine()?
-            .extract_from_if((starts.start, none)..(starts.end, none), |_, _| true)
-            .map_err(|err| database_error(&context(), err))?
-        {
-            entry.map_err(|err| database_error(&context(), err))?;
-            removed += 1;
-        }
-        Ok(removed)
+        TilesTables::new(&self.txn, group_by).remove_fine(starts, |_| true)
     }
 
     /// Moves the [`FINE_LEVEL`] tiles out of every key-first tiles table into the group-by's
