@@ -20,13 +20,15 @@
 
 mod error;
 pub mod order;
+mod parallel;
 mod parquet;
 mod partition;
 mod rows;
 mod tiles;
 
 pub use error::IngestError;
+pub use parallel::par_map;
 pub use parquet::{parquet_batches, read_parquet, BATCH_ROWS};
 pub use partition::{split_partitions, Partitions};
 pub use rows::{key_column_type, sort_by_key_and_ts, Role, RowCounts, SourceRows, Trace};
-pub use tiles::{fold_tiles, kept_from};
+pub use tiles::{fold_tiles, kept_from, key_ranges};

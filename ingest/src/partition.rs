@@ -1,6 +1,6 @@
 //! Splitting a table's rows by their partition column (R-TIME-4): one batch per day.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::{cast, interleave_record_batch};
@@ -45,31 +45,45 @@ pub fn split_partitions(
     };
     // Each partition's rows are gathered straight from the input batches (no concatenated
     // copy of the whole table: a bulk load's peak memory is a few copies of its input).
-    let mut rows: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    // Partition name → index into `lists`, which holds its rows as (batch, row).
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut lists: Vec<Vec<(usize, usize)>> = Vec::new();
     let mut out = Partitions::default();
     for (b, batch) in batches.iter().enumerate() {
         let values = cast(batch.column(index), &ArrowType::Utf8).map_err(error)?;
         let values = values.as_string::<i32>();
-        let mut current: Option<(&str, &mut Vec<(usize, usize)>)> = None;
+        // This batch's values → partition index (None: rejected), each looked up once.
+        let mut seen: HashMap<&str, Option<usize>> = HashMap::new();
         for r in 0..values.len() {
-            if values.is_null(r) || !is_date(values.value(r)) {
+            if values.is_null(r) {
                 out.rejected += 1;
                 continue;
             }
             let value = values.value(r);
-            // Rows of one partition usually come together: look the partition up once a run.
-            let list = match current.take() {
-                Some((name, list)) if name == value => list,
-                _ => rows.entry(value.to_owned()).or_default(),
-            };
-            list.push((b, r));
-            current = Some((value, list));
+            let list = *seen.entry(value).or_insert_with(|| {
+                is_date(value).then(|| {
+                    *names.entry(value.to_owned()).or_insert_with(|| {
+                        lists.push(Vec::new());
+                        lists.len() - 1
+                    })
+                })
+            });
+            match list {
+                Some(list) => lists[list].push((b, r)),
+                None => out.rejected += 1,
+            }
         }
     }
+    let rows: Vec<(String, Vec<(usize, usize)>)> = names
+        .into_iter()
+        .map(|(name, list)| (name, std::mem::take(&mut lists[list])))
+        .collect();
     let refs: Vec<&RecordBatch> = batches.iter().collect();
-    for (name, indices) in rows {
-        let batch = interleave_record_batch(&refs, &indices).map_err(error)?;
-        out.batches.insert(name, batch);
+    let gathered = crate::par_map(&rows, |(_, indices)| {
+        interleave_record_batch(&refs, indices)
+    });
+    for ((name, _), batch) in rows.into_iter().zip(gathered) {
+        out.batches.insert(name, batch.map_err(error)?);
     }
     Ok(out)
 }

@@ -189,6 +189,77 @@ where
     Ok(())
 }
 
+/// Splits `segments` (each sorted by key bytes, then ts) into at most `parts` runs of keys,
+/// for [`fold_tiles`] to fold on as many threads: run `i` holds, from every segment (in
+/// segment order, as slices sharing its buffers), the rows whose keys lie in its range, and
+/// every key of run `i` sorts before every key of run `i + 1`, so a key's rows stay together.
+/// Split keys are taken at even row counts of the largest segment; inputs of fewer rows than
+/// `min_rows` per part are not split.
+pub fn key_ranges(
+    segments: &[RecordBatch],
+    parts: usize,
+    min_rows: usize,
+) -> Vec<Vec<RecordBatch>> {
+    let keys: Vec<_> = segments
+        .iter()
+        .map(|s| s.column_by_name(KEY_COLUMN).map(|c| c.as_binary::<i32>()))
+        .collect();
+    let rows: usize = segments.iter().map(RecordBatch::num_rows).sum();
+    let parts = parts.min(rows / min_rows.max(1)).max(1);
+    let largest = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.map(|k| (k.len(), i)))
+        .max();
+    let (Some((len, largest)), true) = (largest, parts > 1) else {
+        return vec![segments.to_vec()];
+    };
+    let Some(largest) = keys[largest] else {
+        return vec![segments.to_vec()];
+    };
+    let mut splits: Vec<&[u8]> = (1..parts).map(|p| largest.value(p * len / parts)).collect();
+    splits.dedup();
+    // Row boundaries per segment: the first row of each key run's range.
+    let bounds: Vec<Vec<usize>> = segments
+        .iter()
+        .zip(&keys)
+        .map(|(segment, keys)| {
+            let mut at = vec![0];
+            for split in &splits {
+                at.push(match keys {
+                    Some(keys) => first_at_least(keys, split),
+                    None => segment.num_rows(),
+                });
+            }
+            at.push(segment.num_rows());
+            at
+        })
+        .collect();
+    (0..=splits.len())
+        .map(|p| {
+            segments
+                .iter()
+                .zip(&bounds)
+                .map(|(segment, at)| segment.slice(at[p], at[p + 1] - at[p]))
+                .collect()
+        })
+        .collect()
+}
+
+/// The first row of `keys` (sorted) whose key is at least `key`.
+fn first_at_least(keys: &arrow::array::BinaryArray, key: &[u8]) -> usize {
+    let (mut lo, mut hi) = (0, keys.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if keys.value(mid) < key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 /// Whether a tile's rows all lie in one tile of the next finer level.
 #[derive(Debug, Clone, Copy)]
 enum Share {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use proptest::prelude::*;
-use tilefold_ingest::fold_tiles;
+use tilefold_ingest::{fold_tiles, key_ranges};
 use tilefold_query::aggregate::{AggregationError, RowAggregator};
 use tilefold_query::config::GroupBy;
 use tilefold_query::evaluate::KEY_COLUMN;
@@ -190,6 +190,40 @@ proptest! {
         let agg = aggregator();
         let segments: Vec<RecordBatch> = segments.into_iter().map(segment).collect();
         prop_assert_eq!(folded(&agg, &segments, &tiled), reference(&agg, &segments, &tiled));
+    }
+
+    /// Folding each of `key_ranges`' runs on its own gives the tiles of folding all rows: no
+    /// row lost or doubled, a key's rows in one run, and runs in key order.
+    #[test]
+    fn key_ranges_fold_to_the_same_tiles(
+        segments in proptest::collection::vec(proptest::collection::vec(row(), 0..40), 1..4),
+        parts in 1usize..5,
+        min_rows in 1usize..8,
+    ) {
+        let agg = aggregator();
+        let segments: Vec<RecordBatch> = segments.into_iter().map(segment).collect();
+        let runs = key_ranges(&segments, parts, min_rows);
+        let rows: usize = segments.iter().map(RecordBatch::num_rows).sum();
+        prop_assert!(runs.len() <= parts.min(rows / min_rows).max(1));
+        let mut all = Tiles::new();
+        let mut last_key: Option<Vec<u8>> = None;
+        for run in &runs {
+            prop_assert_eq!(run.len(), segments.len());
+            let tiles = folded(&agg, run, &ALL);
+            let keys: Vec<&Vec<u8>> = tiles.keys().map(|(k, _, _)| k).collect();
+            if let (Some(last), Some(first)) = (&last_key, keys.first()) {
+                prop_assert!(last < *first, "runs overlap or are out of order");
+            }
+            if let Some(k) = keys.last() {
+                last_key = Some((*k).clone());
+            }
+            for (tile, bytes) in tiles {
+                prop_assert!(all.insert(tile, bytes).is_none(), "a tile in two runs");
+            }
+        }
+        let sliced: usize = runs.iter().flatten().map(RecordBatch::num_rows).sum();
+        prop_assert_eq!(sliced, rows);
+        prop_assert_eq!(all, folded(&agg, &segments, &ALL));
     }
 }
 

@@ -145,9 +145,21 @@ impl Store {
         let mut txn = self.inner.db.begin_write()?;
         let mut work = Work::new(self, &state, &mut txn)?;
         let mut entry = work.tables.get(table).cloned().unwrap_or_default();
-        for (partition, batch) in &partitions.batches {
-            let (relative, absolute) = work.new_file("tables", table);
-            work.write(&absolute, batch)?;
+        let files: Vec<_> = partitions
+            .batches
+            .values()
+            .map(|_| work.new_file("tables", table))
+            .collect();
+        if let Some((_, absolute)) = files.first() {
+            work.make_parent(absolute)?;
+        }
+        let writes: Vec<_> = files
+            .iter()
+            .zip(partitions.batches.values())
+            .map(|((_, absolute), batch)| (absolute.as_path(), batch))
+            .collect();
+        work.write_all(&writes)?;
+        for ((partition, batch), (relative, _)) in partitions.batches.iter().zip(files) {
             let old = entry.partitions.insert(
                 partition.clone(),
                 FileEntry {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Int64Type, Schema};
 
-use tilefold_ingest::{fold_tiles, kept_from, Role, RowCounts, SourceRows};
+use tilefold_ingest::{fold_tiles, kept_from, key_ranges, par_map, Role, RowCounts, SourceRows};
 use tilefold_query::aggregate::RowAggregator;
 use tilefold_query::config::{ConfigError, GroupBy, Source};
 use tilefold_query::evaluate::{GroupByEvaluator, MUTATION_TIME_COLUMN, REVERSAL_COLUMN};
@@ -80,22 +80,41 @@ impl<'a> Work<'a> {
     }
 
     pub fn write(&mut self, absolute: &std::path::Path, batch: &RecordBatch) -> Result<()> {
+        self.make_parent(absolute)?;
+        write_segment(self.store.inner.fs.as_ref(), absolute, batch)?;
+        Ok(())
+    }
+
+    /// Writes each batch to its file (whose directories exist), spread over the cores.
+    pub fn write_all(&self, files: &[(&std::path::Path, &RecordBatch)]) -> Result<()> {
         let fs = self.store.inner.fs.as_ref();
-        if let Some(parent) = absolute.parent() {
-            if !fs.is_dir(parent) {
-                fs.create_dir_all(parent).map_err(Error::io(parent))?;
-                // A new directory's entry must be durable before a commit refers to files in it.
-                let mut dir = parent;
-                while let Some(up) = dir.parent() {
-                    fs.sync_dir(up).map_err(Error::io(up))?;
-                    if up == self.store.inner.dir {
-                        break;
-                    }
-                    dir = up;
-                }
-            }
+        par_map(files, |(absolute, batch)| {
+            write_segment(fs, absolute, batch)
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(())
+    }
+
+    /// Creates the directory of `absolute` if need be, durably: a new directory's entry must
+    /// be durable before a commit refers to files in it.
+    pub fn make_parent(&self, absolute: &std::path::Path) -> Result<()> {
+        let fs = self.store.inner.fs.as_ref();
+        let Some(parent) = absolute.parent() else {
+            return Ok(());
+        };
+        if fs.is_dir(parent) {
+            return Ok(());
         }
-        write_segment(fs, absolute, batch)?;
+        fs.create_dir_all(parent).map_err(Error::io(parent))?;
+        let mut dir = parent;
+        while let Some(up) = dir.parent() {
+            fs.sync_dir(up).map_err(Error::io(up))?;
+            if up == self.store.inner.dir {
+                break;
+            }
+            dir = up;
+        }
         Ok(())
     }
 
@@ -160,7 +179,7 @@ impl<'a> Work<'a> {
                 let query = source.query();
                 let first = query.and_then(|q| q.start_partition.clone());
                 let last = query.and_then(|q| q.end_partition.clone());
-                let mut rows: Option<SourceRows> = None;
+                let mut jobs = Vec::new();
                 for partition in partitions {
                     // R-SRC-4: partitions within the source's range.
                     if first.as_ref().is_some_and(|f| partition < *f)
@@ -174,24 +193,35 @@ impl<'a> Work<'a> {
                     let Some(raw) = self.raw_batch(&table, &partition)? else {
                         continue;
                     };
-                    if rows.is_none() {
-                        rows = Some(SourceRows::new(group_by, index, role, &raw.schema())?);
+                    let file = self.new_file("group_bys", &name);
+                    jobs.push((partition, day, raw, file));
+                }
+                let Some((_, _, raw, (_, absolute))) = jobs.first() else {
+                    continue;
+                };
+                let rows = SourceRows::new(group_by, index, role, &raw.schema())?;
+                self.make_parent(absolute)?;
+                // Each partition's rows prepared and written on their own, over the cores.
+                let fs = self.store.inner.fs.as_ref();
+                let prepared = par_map(&jobs, |(partition, day, raw, (_, absolute))| {
+                    let (prepared, c) = rows.prepare(&table, partition, *day, raw)?;
+                    if prepared.num_rows() > 0 {
+                        write_segment(fs, absolute, &prepared)?;
                     }
-                    let Some(rows) = &rows else { continue };
-                    let (prepared, c) = rows.prepare(&table, &partition, day, &raw)?;
+                    Ok::<_, Error>((prepared.num_rows() as u64, ts_range(&prepared), c))
+                });
+                for ((partition, _, _, (relative, _)), prepared) in jobs.into_iter().zip(prepared) {
+                    let (kept, (min_ts, max_ts), c) = prepared?;
                     counts += c;
-                    if prepared.num_rows() == 0 {
+                    if kept == 0 {
                         continue;
                     }
-                    let (relative, absolute) = self.new_file("group_bys", &name);
-                    self.write(&absolute, &prepared)?;
-                    let (min_ts, max_ts) = ts_range(&prepared);
                     segments.push(SegmentEntry {
                         source: index,
                         role: role.into(),
-                        partition: partition.clone(),
+                        partition,
                         file: relative,
-                        rows: prepared.num_rows() as u64,
+                        rows: kept,
                         min_ts,
                         max_ts,
                         stream: false,
@@ -420,9 +450,16 @@ pub(super) enum TileWrite<'a> {
     Merge(&'a ReadTxn),
 }
 
-/// Folds `events` into the tiles that lie in `tiled` (and merges them into the stored ones) on
-/// one thread while this one writes them (2 cores: folding and redb writes overlap). Keys
-/// arrive in order, so writes are sorted. Returns the tiles written.
+/// Rows per folding thread below which [`write_tiles`] folds on one thread.
+const FOLD_ROWS_PER_THREAD: usize = 32 * 1024;
+
+/// Folding threads at most.
+const FOLD_THREADS: usize = 4;
+
+/// Folds `events` into the tiles that lie in `tiled` (and merges them into the stored ones)
+/// while this thread writes them: folding and redb writes overlap. Large inputs are folded on
+/// one thread per core (at most [`FOLD_THREADS`]), each a run of keys ([`key_ranges`]); each
+/// chunk of tiles is in key order, which lets redb append it. Returns the tiles written.
 pub(super) fn write_tiles(
     txn: &mut WriteTxn,
     group_by: &str,
@@ -431,36 +468,18 @@ pub(super) fn write_tiles(
     tiled: &[Range<i64>; LEVELS],
     how: TileWrite<'_>,
 ) -> Result<usize> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(FOLD_THREADS));
+    let runs = key_ranges(events, threads, FOLD_ROWS_PER_THREAD);
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<TileChunk>(4);
-        let folder = scope.spawn(move || -> Result<()> {
-            let mut chunk = TileChunk::default();
-            // Sends `chunk` on, merged into the stored tiles first if asked; false when the
-            // writer has stopped (it failed, and reports the error).
-            let send = |chunk: TileChunk| -> Result<bool> {
-                let chunk = match how {
-                    TileWrite::Put => chunk,
-                    TileWrite::Merge(read) => merged_chunk(read, group_by, aggregator, &chunk)?,
-                };
-                Ok(sender.send(chunk).is_ok())
-            };
-            fold_tiles(
-                aggregator,
-                events,
-                tiled,
-                |key, level, start, irs| -> Result<()> {
-                    let value_at = chunk.push_key(key);
-                    aggregator.encode(irs, &mut chunk.bytes);
-                    chunk.push_tile(key.len(), level as u8, start, value_at);
-                    if chunk.tiles.len() >= CHUNK_TILES && !send(std::mem::take(&mut chunk))? {
-                        return Ok(());
-                    }
-                    Ok(())
-                },
-            )?;
-            send(chunk)?;
-            Ok(())
-        });
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<TileChunk>(2 * runs.len() + 2);
+        let folders: Vec<_> = runs
+            .iter()
+            .map(|run| {
+                let sender = sender.clone();
+                scope.spawn(move || fold_run(aggregator, group_by, run, tiled, how, sender))
+            })
+            .collect();
+        drop(sender);
         let mut written = Ok(());
         let mut count = 0;
         for chunk in receiver {
@@ -470,13 +489,60 @@ pub(super) fn write_tiles(
                 break;
             }
         }
-        let folded = folder
-            .join()
-            .unwrap_or_else(|_| Err(Error::Request("tile folding panicked".into())));
+        let mut folded = Ok(());
+        for folder in folders {
+            let result = folder
+                .join()
+                .unwrap_or_else(|_| Err(Error::Request("tile folding panicked".into())));
+            folded = folded.and(result);
+        }
         written?;
         folded?;
         Ok(count)
     })
+}
+
+/// Folds one run of keys into chunks of tiles sent to `sender`, merged into the stored tiles
+/// first if `how` asks; stops early once the writer has stopped (it failed, and reports it).
+fn fold_run(
+    aggregator: &RowAggregator,
+    group_by: &str,
+    run: &[RecordBatch],
+    tiled: &[Range<i64>; LEVELS],
+    how: TileWrite<'_>,
+    sender: std::sync::mpsc::SyncSender<TileChunk>,
+) -> Result<()> {
+    let mut chunk = TileChunk::default();
+    // Sends `chunk` on; false when the writer has stopped.
+    let send = |chunk: TileChunk| -> Result<bool> {
+        let chunk = match how {
+            TileWrite::Put => chunk,
+            TileWrite::Merge(read) => merged_chunk(read, group_by, aggregator, &chunk)?,
+        };
+        Ok(sender.send(chunk).is_ok())
+    };
+    let mut stopped = false;
+    fold_tiles(
+        aggregator,
+        run,
+        tiled,
+        |key, level, start, irs| -> Result<()> {
+            if stopped {
+                return Ok(());
+            }
+            let value_at = chunk.push_key(key);
+            aggregator.encode(irs, &mut chunk.bytes);
+            chunk.push_tile(key.len(), level as u8, start, value_at);
+            if chunk.tiles.len() >= CHUNK_TILES {
+                stopped = !send(std::mem::take(&mut chunk))?;
+            }
+            Ok(())
+        },
+    )?;
+    if !stopped {
+        send(chunk)?;
+    }
+    Ok(())
 }
 
 /// The table a source reads in `role`, without `/k=v` filters.

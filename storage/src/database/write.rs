@@ -1,6 +1,6 @@
 //! Write transactions: configs, catalog entries and tiles, committed durably.
 
-use std::ops::Range;
+use std::ops::{Bound, Range};
 
 use redb::{TableDefinition, TableHandle};
 
@@ -209,20 +209,81 @@ impl WriteTxn {
     }
 
     /// Stores many tiles of `group_by` in one pass (one table open), each `(key, level, start,
-    /// value)` sealed with a checksum, as [`Self::put_tile`] does. Bulk loads insert in key
-    /// order, which redb handles best.
+    /// value)` sealed with a checksum, as [`Self::put_tile`] does.
+    ///
+    /// Key-first tiles go in through a cursor for as long as each sorts just after the one
+    /// before it and before any tile already stored: a bulk load's, which arrive in key order
+    /// into a cleared table, are appended to the open leaf instead of descending from the root
+    /// each. From the first tile out of that order (one already stored, which is replaced),
+    /// the rest are inserted one by one.
     pub fn put_tiles<'a>(
         &mut self,
         group_by: &str,
         tiles: impl IntoIterator<Item = (&'a [u8], u8, i64, &'a [u8])>,
     ) -> Result<()> {
-        let mut tables = TilesTables::new(&self.txn, group_by);
+        let mut tiles = tiles.into_iter();
+        // Only the start-first table: the key-first one is opened here, once.
+        let mut fine = TilesTables::new(&self.txn, group_by);
         let mut sealed = Vec::new();
-        for (key, level, start, value) in tiles {
+        let seal_into = |sealed: &mut Vec<u8>, value: &[u8]| {
             sealed.clear();
             sealed.extend_from_slice(value);
-            seal(&mut sealed, 0);
-            tables.insert(key, level, start, &sealed)?;
+            seal(sealed, 0);
+        };
+        let mut first = None;
+        for tile in tiles.by_ref() {
+            if tile.1 != FINE_LEVEL {
+                first = Some(tile);
+                break;
+            }
+            seal_into(&mut sealed, tile.3);
+            fine.insert(tile.0, tile.1, tile.2, &sealed)?;
+        }
+        let Some(first) = first else {
+            return Ok(());
+        };
+        let name = tiles_table_name(group_by);
+        let context = |key: &[u8], level: u8, start: i64| {
+            format!("writing {}", tile_name(group_by, key, level, start))
+        };
+        let mut main = open_tiles::<TileKey>(&self.txn, &name)?;
+        let mut rest = None;
+        {
+            let (key, level, start, _) = first;
+            let mut cursor = main
+                .lower_bound_mut(Bound::Included((key, level, start)))
+                .map_err(|err| database_error(&context(key, level, start), err))?;
+            let mut next = Some(first);
+            while let Some(tile) = next.take().or_else(|| tiles.next()) {
+                let (key, level, start, value) = tile;
+                seal_into(&mut sealed, value);
+                if level == FINE_LEVEL {
+                    fine.insert(key, level, start, &sealed)?;
+                    continue;
+                }
+                match cursor.insert_before((key, level, start), sealed.as_slice()) {
+                    Ok(()) => {}
+                    Err(redb::CursorError::UnorderedKey) => {
+                        rest = Some(tile);
+                        break;
+                    }
+                    Err(err) => {
+                        return Err(database_error(&context(key, level, start), err));
+                    }
+                }
+            }
+            cursor
+                .close()
+                .map_err(|err| database_error(&format!("writing tiles to {name}"), err))?;
+        }
+        for (key, level, start, value) in rest.into_iter().chain(tiles) {
+            seal_into(&mut sealed, value);
+            if level == FINE_LEVEL {
+                fine.insert(key, level, start, &sealed)?;
+                continue;
+            }
+            main.insert((key, level, start), sealed.as_slice())
+                .map_err(|err| database_error(&context(key, level, start), err))?;
         }
         Ok(())
     }
