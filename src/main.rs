@@ -96,7 +96,7 @@ enum Command {
         max_future_skew: i64,
     },
     /// Seal the live rows into segments and tiles (the store also does this on its own once
-    /// enough rows wait). Values do not change.
+    /// enough rows wait), then merge stream segments until few are left. Values do not change.
     Compact,
     /// Check every stored tile against the tile rebuilt from its raw rows.
     Check,
@@ -227,7 +227,15 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Compact => {
             let store = open(cli.store, cli.cache_mb)?;
-            let report = store.compact().map_err(|e| e.to_string())?;
+            let mut report = store.compact().map_err(|e| e.to_string())?;
+            // Then the segments of full-size seals, which seals leave for idle time.
+            loop {
+                let merged = store.merge_segments().map_err(|e| e.to_string())?;
+                if merged == 0 {
+                    break;
+                }
+                report.merged += merged;
+            }
             println!(
                 "sealed {} rows of {} group-bys; {} tiles written or merged, {} fine tiles removed, \
                  {} stream segments merged away",

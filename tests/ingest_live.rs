@@ -807,7 +807,12 @@ fn stream_files(dir: &std::path::Path) -> usize {
 fn many_seals_merge_their_stream_segments() {
     let dir = TempDir::new("merge");
     let end = now();
-    let store = Store::open(&dir.0).unwrap();
+    // Only the seals' merges: the file counts below would race an idle seal thread's.
+    let options = || Options {
+        merge_when_idle: None,
+        ..Options::default()
+    };
+    let store = Store::open_with_options(&dir.0, options()).unwrap();
     store.apply(&configs()).unwrap();
     let all = sample(640, end);
     let mut events = Vec::new();
@@ -823,6 +828,80 @@ fn many_seals_merge_their_stream_segments() {
         }
     }
     assert!(stream_files(&dir.0) <= 15, "{} files", stream_files(&dir.0));
-    reopened(store, &dir.0, &events, &times(end));
+    drop(store);
+    let store = Store::open_with_options(&dir.0, options()).unwrap();
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
     assert_eq!(stream_files(&dir.0), 64 - merged);
+}
+
+/// Eight seals of 30 rows with `seal_rows` 80: each too large for a seal's own merges (at most
+/// 40 rows, half of `seal_rows`), so the seals leave eight files.
+fn eight_full_size_seals(store: &Store, end: i64) -> Vec<(String, i64, i64)> {
+    let all = sample(240, end);
+    for batch in all.chunks(30) {
+        store.ingest_json("ev", rows(batch)).unwrap();
+        assert_eq!(store.compact().unwrap().merged, 0);
+    }
+    all
+}
+
+/// Full-size seals' segments, which seals leave alone, merge in `Store::merge_segments` (up
+/// to four times `seal_rows` rows into one): eight files become one, every value and tile as
+/// before, and after a reopen.
+#[test]
+fn merge_segments_merges_what_seals_leave() {
+    let dir = TempDir::new("merge-full");
+    let end = now();
+    let options = || Options {
+        seal_rows: 80,
+        merge_when_idle: None,
+        ..Options::default()
+    };
+    let store = Store::open_with_options(&dir.0, options()).unwrap();
+    store.apply(&configs()).unwrap();
+    let events = eight_full_size_seals(&store, end);
+    assert_eq!(stream_files(&dir.0), 8);
+    assert_eq!(store.merge_segments().unwrap(), 7);
+    assert_eq!(stream_files(&dir.0), 1);
+    assert_eq!(store.merge_segments().unwrap(), 0);
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+    drop(store);
+    let store = Store::open_with_options(&dir.0, options()).unwrap();
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+    assert_eq!(stream_files(&dir.0), 1);
+}
+
+/// The seal thread merges them on its own once no seal has been asked for a while
+/// (`Options::merge_when_idle`), with fetches going on meanwhile.
+#[test]
+fn an_idle_seal_thread_merges_full_size_seals() {
+    let dir = TempDir::new("merge-idle");
+    let end = now();
+    let store = Store::open_with_options(
+        &dir.0,
+        Options {
+            seal_rows: 80,
+            merge_when_idle: Some(std::time::Duration::from_millis(20)),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    store.apply(&configs()).unwrap();
+    let events = eight_full_size_seals(&store, end);
+    let waited = std::time::Instant::now();
+    while stream_files(&dir.0) > 1 {
+        check_all(&store, &events, &times(end));
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(60),
+            "{} files after a minute",
+            stream_files(&dir.0)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    check_all(&store, &events, &times(end));
+    store.check().unwrap();
+    reopened(store, &dir.0, &events, &times(end));
 }

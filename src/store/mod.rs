@@ -76,6 +76,11 @@ pub struct Options {
     /// this is let in alone), so producers faster than the writer cannot grow its queue without
     /// bound. Default: 1,000,000.
     pub max_queued_rows: usize,
+    /// After this long with no seal asked for, the seal thread merges stream segments that
+    /// seals leave alone (eight full-size seals' segments into one, [`Store::merge_segments`]),
+    /// one run per GroupBy at a time, until none is left. `None`: only when asked. Default:
+    /// 2 seconds.
+    pub merge_when_idle: Option<std::time::Duration>,
 }
 
 impl Default for Options {
@@ -87,6 +92,7 @@ impl Default for Options {
             seal_rows: 1_000_000,
             cache_bytes: tilefold_storage::DEFAULT_CACHE_BYTES,
             max_queued_rows: 1_000_000,
+            merge_when_idle: Some(std::time::Duration::from_secs(2)),
         }
     }
 }

@@ -32,7 +32,7 @@ use super::bound::BoundGroupBy;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::head::HeadChange;
 use super::rebuild::{counted_rows, rows_within, ts_range, write_tiles, TileWrite, Work};
-use super::stream_merge::merge_stream_segments;
+use super::stream_merge::{merge_stream_segments, row_limit, SEAL_LIMIT};
 use super::{Change, State, Store};
 use crate::Result;
 
@@ -142,7 +142,8 @@ impl Store {
                     &entry,
                 )?;
             }
-            report.merged += merge_stream_segments(&mut work, name, &mut entry)?;
+            let limit = row_limit(self.inner.options.seal_rows, SEAL_LIMIT);
+            report.merged += merge_stream_segments(&mut work, name, &mut entry, limit)?;
             report.group_bys.insert(name.clone(), rows.num_rows());
             work.entries.insert(name.clone(), Some(entry));
         }

@@ -2,6 +2,10 @@
 //! committing (to `head.redb`) while it runs; one seal runs at a time. A request made during a
 //! seal runs another one right after it, so rows committed meanwhile are sealed too.
 //!
+//! When no seal is asked for during `Options::merge_when_idle`, the thread merges stream
+//! segments that seals leave alone ([`Store::merge_segments`]), run after run until none is
+//! left or a seal is asked for.
+//!
 //! Flow control, when rows arrive faster than seals move them (as RocksDB slows writes down
 //! before it stops them): past [`SLOW_HEAD`] times `Options::seal_rows` unsealed rows the writer
 //! paces itself to the rate of the last seal (down to a quarter of it as the head nears
@@ -13,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{lock, Store};
 use crate::Error;
@@ -54,7 +58,33 @@ impl Sealer {
             .name("tilefold-seal".into())
             .spawn(move || {
                 lower_priority();
-                while wanted.recv().is_ok() {
+                let idle = sealer.inner.options.merge_when_idle;
+                // How long to wait for a request before merging: after a merge, not at all
+                // (a backlog is worked off run by run, seal requests first).
+                let mut wait = idle;
+                loop {
+                    let request = match wait {
+                        Some(wait) => wanted.recv_timeout(wait),
+                        None => wanted.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    };
+                    match request {
+                        Ok(()) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                        Err(RecvTimeoutError::Timeout) => {
+                            // An error leaves nothing committed (a failed commit latches the
+                            // store, and the next request reports it); it is tried again
+                            // after the next idle spell.
+                            let merged = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                sealer.merge_segments()
+                            }));
+                            wait = match merged {
+                                Ok(Ok(n)) if n > 0 => Some(Duration::ZERO),
+                                _ => idle,
+                            };
+                            continue;
+                        }
+                    }
+                    wait = idle;
                     let began = Instant::now();
                     // A failed seal commit latches the store; the next request reports it. So
                     // does a panic (a bug): reopening recovers the last commit.

@@ -2,47 +2,114 @@
 //!
 //! Every seal adds one segment per GroupBy with live rows. Left alone they pile up: each is a
 //! file and a memory map (Linux allows 65,530 maps per process by default), a key lookup for
-//! every fetch whose raw range it overlaps, and a binary search per key for backfill. A seal
-//! therefore merges [`FAN_IN`] adjacent stream segments of a GroupBy into one, size-tiered as
-//! an LSM tree does: when none of them holds more rows than the others together, so that a
-//! row's segment at least doubles whenever the row is rewritten, and only into a segment of at
-//! most [`MAX_ROWS`] rows. That limit keeps a merge's cost to the seal small (a merge builds
-//! its segment in memory, ~0.4 µs a row): merging the segments of full-size seals (a third of
-//! a million rows each, ~1 s for eight) halved the ingest bench's rate, since the seal thread
-//! is what paces the writer at full speed. So small seals (`compact()` after small batches,
-//! `apply` and `load`, the CLI's ingest runs) merge, and full-size ones do not.
+//! every fetch whose raw range it overlaps, and a binary search per key for backfill. So
+//! [`FAN_IN`] adjacent stream segments of a GroupBy merge into one, size-tiered as an LSM tree
+//! compacts: when none of them holds more rows than the others together, so that a row's
+//! segment at least doubles whenever the row is rewritten, and only into a segment of at most
+//! a row limit. A merge builds its segment in memory (~0.4 µs a row), so where it runs sets the
+//! limit:
+//!
+//! - **In a seal** ([`SEAL_LIMIT`]: half of `Options::seal_rows`): small seals (`compact()`
+//!   after small batches, `apply` and `load`, the CLI's ingest runs) merge as they go. Merging
+//!   full-size seals' segments there (a third of a million rows each, ~1 s for eight) halved
+//!   the ingest bench's rate, since at full speed the seal thread is what paces the writer.
+//! - **When the seal thread is idle** ([`IDLE_LIMIT`]: four times `Options::seal_rows`), for
+//!   `Options::merge_when_idle` with no seal asked for, and in [`Store::merge_segments`] (CLI
+//!   `compact`): eight full-size seals' segments merge into one, off the writer's path. At full
+//!   speed the thread is never idle and full-size segments wait for a lull.
 //!
 //! Values do not change: stream segments of one source count the same rows (from the batch
 //! end on, [`GroupByEntry::counted`]), and the merge keeps them sorted by (key, ts) with the
 //! older segment's rows first among equal ones, the order reads fold them in. The merged file
-//! is written before the seal's commit references it; the merged ones are removed after it,
+//! is written before the commit that references it; the merged ones are removed after it,
 //! like any file a commit replaces (a crash in between leaves unreferenced files, removed at
 //! the next open).
 
 use tilefold_storage::Segment;
 
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
-use super::head::merge_runs;
+use super::head::{merge_runs, HeadChange};
 use super::rebuild::{ts_range, Work};
+use super::{Change, Store};
 use crate::Result;
+
+impl Store {
+    /// Merges, per live GroupBy, one run of eight stream segments into one of up to four times
+    /// `Options::seal_rows` rows (full-size seals' segments, which seals leave alone), in one
+    /// commit; returns how many segments were merged away. Values do not change. The seal
+    /// thread does this on its own when idle (`Options::merge_when_idle`); call it until it
+    /// returns 0 to merge all there is.
+    pub fn merge_segments(&self) -> Result<usize> {
+        let limit = row_limit(self.inner.options.seal_rows, IDLE_LIMIT);
+        let wanted = |store: &Store| {
+            let state = store.state();
+            state
+                .bound
+                .values()
+                .any(|b| mergeable(&b.entry.segments, limit).is_some())
+        };
+        // Checked before the lock too: an idle seal thread asks often.
+        if !wanted(self) {
+            return Ok(0);
+        }
+        let _changes = self.changes()?;
+        if !wanted(self) {
+            return Ok(0);
+        }
+        let state = self.state();
+        let mut txn = self.inner.db.begin_write()?;
+        let mut work = Work::new(self, &state, &mut txn)?;
+        let mut merged = 0;
+        for (name, bound) in &state.bound {
+            let mut entry = bound.entry.clone();
+            let n = merge_stream_segments(&mut work, name, &mut entry, limit)?;
+            if n > 0 {
+                merged += n;
+                work.entries.insert(name.clone(), Some(entry));
+            }
+        }
+        let (entries, obsolete) = work.finish()?;
+        self.commit(txn)?;
+        self.publish(Change {
+            configs: None,
+            tables: None,
+            entries,
+            heads: HeadChange::Keep,
+        })?;
+        self.remove_files(&obsolete);
+        Ok(merged)
+    }
+}
 
 /// How many stream segments one merge takes.
 const FAN_IN: usize = 8;
 
-/// The most rows a merge writes into one segment.
-const MAX_ROWS: u64 = 500_000;
+/// The most rows a merge in a seal writes into one segment, as a fraction of
+/// `Options::seal_rows` (the default's: 500,000).
+pub(super) const SEAL_LIMIT: f64 = 0.5;
+
+/// The most rows a merge of an idle seal thread writes into one segment, as a multiple of
+/// `Options::seal_rows` (the default's: 4,000,000).
+pub(super) const IDLE_LIMIT: f64 = 4.0;
+
+/// The row limit `fraction` of `seal_rows` gives.
+pub(super) fn row_limit(seal_rows: usize, fraction: f64) -> u64 {
+    (seal_rows as f64 * fraction) as u64
+}
 
 /// Merges one run of [`FAN_IN`] adjacent stream segments of `entry` (GroupBy `name`) that
-/// qualify (see the module docs), the newest such run; the merged files go to
-/// `work.obsolete`. Returns how many segments were merged away (0 or `FAN_IN - 1`).
+/// qualify (see the module docs) into at most `max_rows` rows, the newest such run; the merged
+/// files go to `work.obsolete`. Returns how many segments were merged away (0 or
+/// `FAN_IN - 1`).
 ///
-/// One run a seal bounds the seal's added work; a backlog is worked off over the seals after.
+/// One run a call bounds its work; a backlog is worked off over the calls after.
 pub(super) fn merge_stream_segments(
     work: &mut Work,
     name: &str,
     entry: &mut GroupByEntry,
+    max_rows: u64,
 ) -> Result<usize> {
-    let Some(from) = mergeable(&entry.segments) else {
+    let Some(from) = mergeable(&entry.segments, max_rows) else {
         return Ok(0);
     };
     let run: Vec<SegmentEntry> = entry.segments[from..from + FAN_IN].to_vec();
@@ -70,8 +137,8 @@ pub(super) fn merge_stream_segments(
 }
 
 /// Where the newest run of [`FAN_IN`] adjacent segments to merge starts: all stream segments
-/// of one source, none larger than the others together, [`MAX_ROWS`] rows at most.
-fn mergeable(segments: &[SegmentEntry]) -> Option<usize> {
+/// of one source, none larger than the others together, `max_rows` rows at most.
+pub(super) fn mergeable(segments: &[SegmentEntry], max_rows: u64) -> Option<usize> {
     let last = segments.len().checked_sub(FAN_IN)?;
     (0..=last).rev().find(|&from| {
         let run = &segments[from..from + FAN_IN];
@@ -81,7 +148,7 @@ fn mergeable(segments: &[SegmentEntry]) -> Option<usize> {
             .all(|s| s.stream && s.role == RoleName::Events && s.source == first.source);
         let total: u64 = run.iter().map(|s| s.rows).sum();
         let largest = run.iter().map(|s| s.rows).max().unwrap_or(0);
-        alike && total <= MAX_ROWS && largest <= total - largest
+        alike && total <= max_rows && largest <= total - largest
     })
 }
 
@@ -105,6 +172,12 @@ mod tests {
     /// Equal seals merge eight at a time into a tier of their own; a larger segment is not
     /// merged again with smaller ones, nor a loaded partition's with streamed ones, nor past
     /// the row limit.
+    const MAX_ROWS: u64 = 500_000;
+
+    fn mergeable(segments: &[SegmentEntry]) -> Option<usize> {
+        super::mergeable(segments, MAX_ROWS)
+    }
+
     #[test]
     fn only_the_newest_alike_stream_segments_merge() {
         let seals = |sizes: &[u64]| -> Vec<SegmentEntry> {
@@ -133,5 +206,13 @@ mod tests {
         assert_eq!(mergeable(&other_source), None);
         assert_eq!(mergeable(&seals(&[MAX_ROWS / 8; 8])), Some(0));
         assert_eq!(mergeable(&seals(&[MAX_ROWS / 8 + 1; 8])), None);
+    }
+
+    /// The default `seal_rows` gives the limits the module docs name.
+    #[test]
+    fn limits_scale_with_seal_rows() {
+        assert_eq!(row_limit(1_000_000, SEAL_LIMIT), MAX_ROWS);
+        assert_eq!(row_limit(1_000_000, IDLE_LIMIT), 4_000_000);
+        assert_eq!(row_limit(1, SEAL_LIMIT), 0);
     }
 }

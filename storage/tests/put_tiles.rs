@@ -7,23 +7,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::TempDir;
+use common::{Rng, TempDir};
 use tilefold_storage::{Database, FINE_LEVEL, FINE_TILE_MILLIS};
 
 /// (key, level, start) → value.
 type Model = BTreeMap<(Vec<u8>, u8, i64), Vec<u8>>;
-
-/// A small deterministic generator (xorshift64*), so that a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
-}
 
 type Tile = (Vec<u8>, u8, i64, Vec<u8>);
 
