@@ -143,7 +143,8 @@ impl Store {
                 )?;
             }
             let limit = row_limit(self.inner.options.seal_rows, SEAL_LIMIT);
-            report.merged += merge_stream_segments(&mut work, name, &mut entry, limit)?;
+            let opened = bound.segments();
+            report.merged += merge_stream_segments(&mut work, name, &mut entry, limit, &opened)?;
             report.group_bys.insert(name.clone(), rows.num_rows());
             work.entries.insert(name.clone(), Some(entry));
         }

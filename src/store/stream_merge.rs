@@ -25,8 +25,11 @@
 //! like any file a commit replaces (a crash in between leaves unreferenced files, removed at
 //! the next open).
 
+use std::collections::HashMap;
+
 use tilefold_storage::Segment;
 
+use super::bound::OpenSegment;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::head::{merge_runs, HeadChange};
 use super::rebuild::{ts_range, Work};
@@ -62,7 +65,7 @@ impl Store {
         let mut merged = 0;
         for (name, bound) in &state.bound {
             let mut entry = bound.entry.clone();
-            let n = merge_stream_segments(&mut work, name, &mut entry, limit)?;
+            let n = merge_stream_segments(&mut work, name, &mut entry, limit, &bound.segments())?;
             if n > 0 {
                 merged += n;
                 work.entries.insert(name.clone(), Some(entry));
@@ -102,12 +105,14 @@ pub(super) fn row_limit(seal_rows: usize, fraction: f64) -> u64 {
 /// files go to `work.obsolete`. Returns how many segments were merged away (0 or
 /// `FAN_IN - 1`).
 ///
-/// One run a call bounds its work; a backlog is worked off over the calls after.
+/// One run a call bounds its work; a backlog is worked off over the calls after. Segments in
+/// `opened` (file → the bound GroupBy's open segment) are read from there, others opened.
 pub(super) fn merge_stream_segments(
     work: &mut Work,
     name: &str,
     entry: &mut GroupByEntry,
     max_rows: u64,
+    opened: &HashMap<&str, &OpenSegment>,
 ) -> Result<usize> {
     let Some(from) = mergeable(&entry.segments, max_rows) else {
         return Ok(0);
@@ -115,8 +120,13 @@ pub(super) fn merge_stream_segments(
     let run: Vec<SegmentEntry> = entry.segments[from..from + FAN_IN].to_vec();
     let mut batches = Vec::with_capacity(run.len());
     for segment in &run {
-        let path = work.dir().join(&segment.file);
-        batches.push(Segment::open(&path)?.batch().clone());
+        let batch = match opened.get(segment.file.as_str()) {
+            Some(open) => open.segment.batch().clone(),
+            None => Segment::open(&work.dir().join(&segment.file))?
+                .batch()
+                .clone(),
+        };
+        batches.push(batch);
     }
     let rows = merge_runs(&batches)?;
     let (relative, absolute) = work.new_file("group_bys", name);
