@@ -28,6 +28,7 @@ mod rebuild;
 mod seal;
 mod sealer;
 mod stream_merge;
+mod tile_write;
 mod topic;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -31,8 +31,9 @@ use tilefold_storage::{ReadTxn, WriteTxn};
 use super::bound::BoundGroupBy;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::head::HeadChange;
-use super::rebuild::{counted_rows, rows_within, ts_range, write_tiles, TileWrite, Work};
+use super::rebuild::{counted_rows, rows_within, ts_range, Work};
 use super::stream_merge::{merge_stream_segments, row_limit, SEAL_LIMIT};
+use super::tile_write::{write_tiles, TileWrite};
 use super::{Change, State, Store};
 use crate::Result;
 
