@@ -126,6 +126,20 @@ pub fn key_ts_order(keys: &BinaryArray, ts: &[i64]) -> Vec<u32> {
     order.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The first index in `0..n` for which `pred` is false (`pred` holds on a prefix).
+pub fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,8 @@ use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
 use tilefold_query::window::{floor, whole_tiles, Level, DAY, FIVE_MINUTES, HOUR, LEVELS};
 
+use crate::order::partition_point;
+
 /// The first tile start kept at each level when the newest event is at `watermark`: five-minute
 /// tiles for the last 12 hours, hourly tiles from the start of the day 12 days before the
 /// newest event's (12 to 13 days), daily tiles always (DESIGN.md "Measured floor"). Older
@@ -206,17 +208,11 @@ pub fn key_ranges(
         .collect();
     let rows: usize = segments.iter().map(RecordBatch::num_rows).sum();
     let parts = parts.min(rows / min_rows.max(1)).max(1);
-    let largest = keys
-        .iter()
-        .enumerate()
-        .filter_map(|(i, k)| k.map(|k| (k.len(), i)))
-        .max();
-    let (Some((len, largest)), true) = (largest, parts > 1) else {
+    let largest = keys.iter().flatten().max_by_key(|k| k.len());
+    let (Some(largest), true) = (largest, parts > 1) else {
         return vec![segments.to_vec()];
     };
-    let Some(largest) = keys[largest] else {
-        return vec![segments.to_vec()];
-    };
+    let len = largest.len();
     let mut splits: Vec<&[u8]> = (1..parts).map(|p| largest.value(p * len / parts)).collect();
     splits.dedup();
     // Row boundaries per segment: the first row of each key run's range.
@@ -227,7 +223,7 @@ pub fn key_ranges(
             let mut at = vec![0];
             for split in &splits {
                 at.push(match keys {
-                    Some(keys) => first_at_least(keys, split),
+                    Some(keys) => partition_point(keys.len(), |i| keys.value(i) < *split),
                     None => segment.num_rows(),
                 });
             }
@@ -244,20 +240,6 @@ pub fn key_ranges(
                 .collect()
         })
         .collect()
-}
-
-/// The first row of `keys` (sorted) whose key is at least `key`.
-fn first_at_least(keys: &arrow::array::BinaryArray, key: &[u8]) -> usize {
-    let (mut lo, mut hi) = (0, keys.len());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if keys.value(mid) < key {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 /// Whether a tile's rows all lie in one tile of the next finer level.

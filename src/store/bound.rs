@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use arrow::array::{Array, AsArray, BinaryArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 
+use tilefold_ingest::order::partition_point;
 use tilefold_query::config::GroupBy;
 use tilefold_query::derivation::Derivations;
 use tilefold_query::evaluate::{EvalError, GroupByData, GroupByEvaluator, LevelTiles, KEY_COLUMN};
@@ -20,7 +21,7 @@ use tilefold_storage::{ReadTxn, Segment};
 
 use super::catalog::{GroupByEntry, RoleName};
 use super::head::Head;
-use super::key_index::{partition_point, run_end, KeyIndex, KeyTable};
+use super::key_index::{run_end, KeyIndex, KeyTable};
 
 /// One GroupBy with data.
 #[derive(Debug)]

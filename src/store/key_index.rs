@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use arrow::array::{Array, BinaryArray};
-use tilefold_ingest::order::{shared_prefix, word, KeyWords};
+use tilefold_ingest::order::{partition_point, shared_prefix, word, KeyWords};
 
 /// Per row of a sorted key column, eight bytes of the key after the shared prefix.
 #[derive(Debug, Clone, Default)]
@@ -186,20 +186,6 @@ pub fn run_end(lo: usize, n: usize, same: impl Fn(usize) -> bool) -> usize {
     }
     let upper = (lo + step).min(n);
     lo + partition_point(upper.saturating_sub(lo), |i| same(lo + i))
-}
-
-/// The first index in `0..n` for which `pred` is false (`pred` holds on a prefix).
-pub fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 #[cfg(test)]

@@ -179,15 +179,16 @@ mod tests {
         }
     }
 
-    /// Equal seals merge eight at a time into a tier of their own; a larger segment is not
-    /// merged again with smaller ones, nor a loaded partition's with streamed ones, nor past
-    /// the row limit.
+    /// The default `seal_rows`' limit for a seal's merges.
     const MAX_ROWS: u64 = 500_000;
 
     fn mergeable(segments: &[SegmentEntry]) -> Option<usize> {
         super::mergeable(segments, MAX_ROWS)
     }
 
+    /// Equal seals merge eight at a time into a tier of their own; a larger segment is not
+    /// merged again with smaller ones, nor a loaded partition's with streamed ones, nor past
+    /// the row limit.
     #[test]
     fn only_the_newest_alike_stream_segments_merge() {
         let seals = |sizes: &[u64]| -> Vec<SegmentEntry> {
