@@ -15,7 +15,7 @@ use tilefold::{ConfigSet, Error, IngestRequest, Options, Rows, SealReport, Store
 #[path = "support/live.rs"]
 #[allow(dead_code, reason = "shared with tests that use more of it")]
 mod live;
-use live::{now, TempDir, DAY, HOUR};
+use live::{now, TempDir, DAY, HOUR, MINUTE};
 
 /// `t.live.v1`: per key `k`, SUM(v) over 1 day and COUNT(v) unbounded, from table `data.ev`
 /// and topic `ev`.
@@ -572,6 +572,8 @@ fn a_dropped_store_reopens_at_once_even_with_a_seal_under_way() {
 /// row's five minutes, hourly ones from 12 days before its hour, day, 4-day and 16-day tiles
 /// always; one tile per key and aligned start that holds a row, written once it has ended five
 /// minutes before the newest row's five minutes (a live GroupBy reads rows after that raw).
+/// The current day's partial tile counts too: one per key with rows from its start to the
+/// hours written.
 fn expected_tiles(events: &[(String, i64, i64)], watermark: i64) -> usize {
     let floor = |t: i64, size: i64| t.div_euclid(size) * size;
     let five = 5 * 60_000;
@@ -584,12 +586,17 @@ fn expected_tiles(events: &[(String, i64, i64)], watermark: i64) -> usize {
         (16 * DAY, i64::MIN),
     ];
     let mut tiles = std::collections::BTreeSet::new();
+    // The current day's partial tile: from its start to the end of the hours written.
+    let partial = floor(written, DAY)..floor(written, HOUR);
     for (k, _, ts) in events {
         for (i, (size, kept)) in levels.iter().enumerate() {
             let start = floor(*ts, *size);
             if start >= *kept && start + size <= written {
                 tiles.insert((k.clone(), i, start));
             }
+        }
+        if partial.contains(ts) {
+            tiles.insert((k.clone(), 2, partial.start));
         }
     }
     tiles.len()
@@ -627,8 +634,9 @@ fn a_live_group_by_writes_each_tile_once_it_has_ended() {
         (vec![row("a", 32, b + HOUR + minute)], 3),
         // A late row: merged into c's five-minute tile, written before (its hour has not ended).
         (vec![row("c", 64, b + 2 * minute)], 1),
-        // By b+1h: the hour [b, b+1h) of a, b and c.
-        (vec![row("a", 128, b + HOUR + 6 * minute)], 3),
+        // By b+1h: the hour [b, b+1h) of a, b and c, and their day so far (their partial day
+        // tiles, [00:00, b + 1h): the hour's rows merged in).
+        (vec![row("a", 128, b + HOUR + 6 * minute)], 6),
     ];
     let times: Vec<i64> = [0, 3, 6, 9, 30, 61, 62, 67, 120]
         .iter()
@@ -904,4 +912,62 @@ fn an_idle_seal_thread_merges_full_size_seals() {
     check_all(&store, &events, &times(end));
     store.check().unwrap();
     reopened(store, &dir.0, &events, &times(end));
+}
+
+/// A live store's current day (`src/store/partial_day.rs`): the seal at each hour's end writes
+/// the hour's tiles start first and merges the hour's rows into each key's day-so-far tile;
+/// late rows of the day merge into both; at the day's end the day's hour tiles move key first
+/// and its whole day tile replaces the partial one. Values equal the naive scan at times that
+/// read the partial tile (after the newest row, windows reaching back past the day's start)
+/// and at times that read the day's hour tiles instead (ending before the partial tile does),
+/// before and after reopening; `check()` rebuilds every tile, the partial ones included.
+#[test]
+fn the_current_day_is_tiled_start_first_and_its_hours_move_key_first_at_its_end() {
+    let dir = TempDir::new("day-so-far");
+    // The day before yesterday: every row is in the past, whatever the time of day.
+    let d = now().div_euclid(DAY) * DAY - 2 * DAY;
+    let store = Store::open(&dir.0).unwrap();
+    store.apply(&configs()).unwrap();
+    let keys = ["a", "b", "c", "d", "e"];
+    let mut events = Vec::new();
+    let (mut moved, mut step) = (0, 0);
+    // From 20:00 to 04:00 the next day, a seal every 40 minutes.
+    let mut at = d + 20 * HOUR;
+    while at < d + DAY + 4 * HOUR {
+        let mut batch = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            // Not every key in every step.
+            if (step + i) % 3 != 0 {
+                let v = (step * 7 + i) as i64 % 23;
+                batch.push((k.to_string(), v, at + i as i64 * 7 * MINUTE));
+            }
+        }
+        // A late row, three hours back: into an earlier hour of the day (or of the day before).
+        if step % 2 == 1 {
+            let late = at - 3 * HOUR + 11 * MINUTE;
+            batch.push((keys[step % 5].to_string(), 1000 + step as i64, late));
+        }
+        store.ingest_json("ev", rows(&batch)).unwrap();
+        events.extend(batch);
+        moved += store.compact().unwrap().moved;
+        let newest = events.iter().map(|e| e.2).max().unwrap();
+        let day = newest.div_euclid(DAY) * DAY;
+        let times = [
+            newest + 1,
+            newest + 10 * MINUTE,
+            newest - 2 * HOUR,
+            day + 30 * MINUTE,
+            newest.div_euclid(HOUR) * HOUR + 1,
+            newest - DAY + HOUR + 1,
+        ];
+        check_all(&store, &events, &times);
+        store.check().unwrap();
+        at += 40 * MINUTE;
+        step += 1;
+    }
+    // The day before yesterday's hours from 20:00 on were written start first, and moved.
+    assert!(moved > 0, "hour tiles moved key first");
+    let newest = events.iter().map(|e| e.2).max().unwrap();
+    let times = [newest + 1, d + DAY + HOUR, d + 22 * HOUR + 1, now()];
+    reopened(store, &dir.0, &events, &times);
 }

@@ -141,7 +141,17 @@ pub fn whole_tiles(level: Level, tiled: &Range<i64>) -> Range<i64> {
 /// time, DESIGN.md "Measured floor"; day and coarser tiles for all history, `i64::MIN`) to the
 /// end of the tiles written (a live GroupBy writes a tile once it has ended; `i64::MAX` when
 /// every tile is). A tile is read only if it lies wholly in that time.
-pub fn cover(start: i64, end: i64, tiled: &[Range<i64>; LEVELS]) -> Vec<Piece> {
+///
+/// `partial_day`, where a live store keeps one, is the time the current day's partial tile
+/// covers (its day's start to the end of its last hour tile written): a range that runs from
+/// that day's start to at least its end reads that one tile, as
+/// `Piece::Tiles { level: Day, starts: partial_day }`, instead of the day's hour tiles.
+pub fn cover(
+    start: i64,
+    end: i64,
+    tiled: &[Range<i64>; LEVELS],
+    partial_day: Option<&Range<i64>>,
+) -> Vec<Piece> {
     let mut pieces = Vec::new();
     if start >= end {
         return pieces;
@@ -200,6 +210,12 @@ pub fn cover(start: i64, end: i64, tiled: &[Range<i64>; LEVELS]) -> Vec<Piece> {
             push(&mut pieces, level, at, to);
             at = to;
         }
+        if level == Level::Day {
+            if let Some(partial) = partial_day.filter(|p| p.start == at && p.end <= end) {
+                push(&mut pieces, level, at, partial.end);
+                at = partial.end;
+            }
+        }
     }
     push_events(&mut pieces, at..end);
     pieces
@@ -230,14 +246,19 @@ mod tests {
         std::array::from_fn(|l| kept[l]..written)
     }
 
-    /// Replays a cover tile by tile: the pieces must tile `[start, end)` exactly, in order.
-    fn covered(pieces: &[Piece]) -> Vec<Range<i64>> {
+    /// Replays a cover tile by tile: the pieces must tile `[start, end)` exactly, in order; a
+    /// day piece may end with `partial_day`.
+    fn covered(pieces: &[Piece], partial_day: Option<&Range<i64>>) -> Vec<Range<i64>> {
         let mut out: Vec<Range<i64>> = Vec::new();
         for piece in pieces {
             let range = match piece {
                 Piece::Tiles { level, starts } => {
                     assert_eq!(starts.start % level.millis(), 0, "{piece:?}");
-                    assert_eq!((starts.end - starts.start) % level.millis(), 0, "{piece:?}");
+                    let partial =
+                        *level == Level::Day && partial_day.is_some_and(|p| p.end == starts.end);
+                    if !partial {
+                        assert_eq!((starts.end - starts.start) % level.millis(), 0, "{piece:?}");
+                    }
                     starts.clone()
                 }
                 Piece::Events(r) => r.clone(),
@@ -306,7 +327,7 @@ mod tests {
     fn cover_uses_largest_aligned_tiles() {
         let start = 10 * DAY + 3 * HOUR; // hour-aligned
         let end = 13 * DAY + 2 * HOUR + 7 * FIVE_MINUTES + 1234;
-        let pieces = cover(start, end, &ALL_TILED);
+        let pieces = cover(start, end, &ALL_TILED, None);
         assert_eq!(
             pieces,
             vec![
@@ -337,7 +358,7 @@ mod tests {
         let end = 12 * DAY + 2 * HOUR + 30 * 60_000;
         // Hour tiles kept only from day 12; five-minute tiles not at all.
         let kept = [i64::MAX, 12 * DAY, i64::MIN, i64::MIN, i64::MIN];
-        let pieces = cover(start, end, &tiled(kept, i64::MAX));
+        let pieces = cover(start, end, &tiled(kept, i64::MAX), None);
         assert_eq!(
             pieces,
             vec![
@@ -363,9 +384,9 @@ mod tests {
         let start = 10 * DAY + 3 * HOUR;
         let written = 13 * DAY + HOUR + 4 * FIVE_MINUTES;
         let end = 13 * DAY + 2 * HOUR + 7 * FIVE_MINUTES + 1234;
-        let pieces = cover(start, end, &tiled([i64::MIN; LEVELS], written));
+        let pieces = cover(start, end, &tiled([i64::MIN; LEVELS], written), None);
         // Up to day 13 as with every tile written (the hours to day 11, then days).
-        assert_eq!(pieces[..2], cover(start, end, &ALL_TILED)[..2]);
+        assert_eq!(pieces[..2], cover(start, end, &ALL_TILED, None)[..2]);
         assert_eq!(
             pieces[2..],
             [
@@ -381,12 +402,57 @@ mod tests {
             ]
         );
         // Written up to the day's start: the whole of day 13 from hour tiles on.
-        let pieces = cover(start, end, &tiled([i64::MIN; LEVELS], 13 * DAY));
+        let pieces = cover(start, end, &tiled([i64::MIN; LEVELS], 13 * DAY), None);
         assert_eq!(pieces[2..], [Piece::Events(13 * DAY..end)]);
     }
 
     #[test]
     fn cover_tiles_every_range_exactly() {
+        // Written up to 13:40 of day 10: its tiles hold 00:00-13:00 in hour tiles and in the
+        // partial day tile, 13:00-13:35 in five-minute tiles.
+        const MINUTE: i64 = 60_000;
+        let written = 10 * DAY + 13 * HOUR + 40 * MINUTE;
+        let partial = 10 * DAY..10 * DAY + 13 * HOUR;
+        let stored = tiled([i64::MIN; LEVELS], written);
+        let (start, end) = (7 * DAY + 5 * HOUR, 10 * DAY + 13 * HOUR + 38 * MINUTE);
+        let pieces = cover(start, end, &stored, Some(&partial));
+        let expected = vec![
+            Piece::Tiles {
+                level: Level::Hour,
+                starts: 7 * DAY + 5 * HOUR..8 * DAY,
+            },
+            Piece::Tiles {
+                level: Level::Day,
+                starts: 8 * DAY..10 * DAY + 13 * HOUR,
+            },
+            Piece::Tiles {
+                level: Level::FiveMinutes,
+                starts: partial.end..partial.end + 35 * MINUTE,
+            },
+            Piece::Events(partial.end + 35 * MINUTE..end),
+        ];
+        assert_eq!(pieces, expected);
+        // Ending before the partial tile does, or starting within its day: hour tiles.
+        let pieces = cover(10 * DAY, 10 * DAY + 12 * HOUR, &stored, Some(&partial));
+        assert_eq!(
+            pieces,
+            vec![Piece::Tiles {
+                level: Level::Hour,
+                starts: 10 * DAY..10 * DAY + 12 * HOUR
+            }]
+        );
+        let pieces = cover(10 * DAY + HOUR, end, &stored, Some(&partial));
+        assert!(
+            matches!(
+                pieces[0],
+                Piece::Tiles {
+                    level: Level::Hour,
+                    ..
+                }
+            ),
+            "{pieces:?}"
+        );
+
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = |m: i64| {
             seed ^= seed << 13;
@@ -418,10 +484,21 @@ mod tests {
                 1 => tiled(kept, written),
                 _ => std::array::from_fn(|l| kept[l]..next(80 * DAY) - 20 * DAY),
             };
-            let pieces = cover(start, end, &tiled);
+            // A live store's partial day, where its tiles are written up to an instant.
+            let partial = (floor(written, HOUR) > floor(written, DAY) && next(2) == 0)
+                .then(|| floor(written, DAY)..floor(written, HOUR))
+                .filter(|_| tiled == self::tiled(kept, written));
+            let pieces = cover(start, end, &tiled, partial.as_ref());
+            if let Some(p) = &partial {
+                // The day's hour tiles are never read where the partial tile serves.
+                let hours = pieces.iter().any(|piece| {
+                    matches!(piece, Piece::Tiles { level: Level::Hour, starts } if starts.start == p.start)
+                });
+                assert!(!hours || p.end > end, "{start} {end} {p:?} {pieces:?}");
+            }
             if start < end {
                 assert_eq!(
-                    covered(&pieces),
+                    covered(&pieces, partial.as_ref()),
                     vec![start..end],
                     "{start} {end} {tiled:?}"
                 );

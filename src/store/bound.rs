@@ -197,13 +197,19 @@ impl DataView<'_> {
         spans: &[(u8, Range<i64>)],
         out: &mut [LevelTiles; LEVELS],
     ) -> Result<(), EvalError> {
-        self.read
-            .visit_tiles(self.group_by.name(), key, spans, |level, start, bytes| {
+        let layout = self.group_by.entry.layout();
+        self.read.visit_tiles(
+            self.group_by.name(),
+            key,
+            &layout,
+            spans,
+            |level, start, bytes| {
                 if let Some(level) = out.get_mut(usize::from(level)) {
                     level.push(start, bytes);
                 }
                 Ok(())
-            })?;
+            },
+        )?;
         Ok(())
     }
 
@@ -422,6 +428,10 @@ impl GroupByData for DataView<'_> {
 
     fn tiled(&self) -> [Range<i64>; LEVELS] {
         self.group_by.entry.tiled()
+    }
+
+    fn partial_day(&self) -> Option<Range<i64>> {
+        self.group_by.entry.partial_day()
     }
 
     fn events(

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
-use tilefold_query::window::LEVELS;
+use tilefold_query::window::{floor, Level, DAY, HOUR, LEVELS};
+use tilefold_storage::Layout;
 
 /// `table/<name>`: a loaded source table, one raw segment per partition.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -43,6 +44,13 @@ pub struct GroupByEntry {
     /// written (loaded tables, rebuilt tiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiled_to: Option<i64>,
+    /// Set by live seals: hour tiles from this start on are stored start first (the seal at
+    /// each hour's end writes every active key's, neighbours), and so is the day so far (see
+    /// [`GroupByEntry::partial_day`]). At each day's end the day's hour tiles move key first,
+    /// next to each key's older ones, where a window's ends read them in one range scan.
+    /// `None`: every hour and day tile is key first (loaded tables, rebuilt tiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours_start_first_from: Option<i64>,
 }
 
 impl GroupByEntry {
@@ -72,6 +80,29 @@ impl GroupByEntry {
     pub fn tiled(&self) -> [Range<i64>; LEVELS] {
         let to = self.tiled_to.unwrap_or(i64::MAX);
         std::array::from_fn(|level| self.kept_from[level]..to)
+    }
+
+    /// Where this entry's tiles are stored ([`GroupByEntry::hours_start_first_from`]): hour tiles
+    /// start first from that start, day tiles from the current day on (its partial tile).
+    pub fn layout(&self) -> Layout {
+        let mut layout = Layout::default();
+        if let (Some(hours), Some(to)) = (self.hours_start_first_from, self.tiled_to) {
+            layout.start_first_from[Level::Hour.index()] = hours;
+            layout.start_first_from[Level::Day.index()] = floor(to, DAY);
+        }
+        layout
+    }
+
+    /// The time the current day's partial tile covers, where live seals keep one: from the
+    /// day's start to the end of its last hour tile written (the day tile at that start holds
+    /// the counted sealed rows in it, the hour tiles' rows merged as each hour ends). A fetch at
+    /// now reads it instead of up to 23 hour tiles.
+    pub fn partial_day(&self) -> Option<Range<i64>> {
+        let (Some(_), Some(to)) = (self.hours_start_first_from, self.tiled_to) else {
+            return None;
+        };
+        let (day, hours) = (floor(to, DAY), floor(to, HOUR));
+        (hours > day).then_some(day..hours)
     }
 
     /// The first `ts` a streamed row counts from.

@@ -2,15 +2,16 @@
 //! covers, and no tile is missing or extra.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use tilefold_ingest::fold_tiles;
 use tilefold_query::aggregate::{Ir, RowAggregator};
 use tilefold_query::key::hex;
-use tilefold_query::window::{whole_tiles, Level};
+use tilefold_query::window::{whole_tiles, Level, DAY, LEVELS};
 use tilefold_query::Value;
 use tilefold_storage::StorageError;
 
-use super::rebuild::counted_rows;
+use super::rebuild::{counted_rows, rows_within};
 use super::Store;
 use crate::{Error, Result};
 
@@ -53,18 +54,45 @@ impl Store {
                     Ok(())
                 },
             )?;
+            // The current day's partial tile: the rows from the day's start to its end.
+            let partial = bound.entry.partial_day();
+            if let Some(day) = &partial {
+                let mut within = Vec::new();
+                for batch in &rows {
+                    within.extend(rows_within(batch, day, name)?);
+                }
+                let only_day: [Range<i64>; LEVELS] = std::array::from_fn(|l| {
+                    if l == Level::Day.index() {
+                        day.start..day.start + DAY
+                    } else {
+                        0..0
+                    }
+                });
+                fold_tiles(
+                    aggregator,
+                    &within,
+                    &only_day,
+                    |key, level, start, irs| -> Result<()> {
+                        rebuilt.insert((key.to_vec(), level as u8, start), irs.to_vec());
+                        Ok(())
+                    },
+                )?;
+            }
             let what = |key: &[u8], level: u8, start: i64| {
                 format!(
                     "tile group-by {name}, key 0x{}, level {level}, start {start}",
                     hex(key)
                 )
             };
-            for (key, level, start, bytes) in state.read.all_tiles(name)? {
+            let layout = bound.entry.layout();
+            for (key, level, start, bytes) in state.read.all_tiles(name, &layout)? {
                 // A tile past the tiles written (a live GroupBy's tile that had not ended when
                 // it was last merged) is not read: it is written whole once it ends.
                 let written =
                     Level::from_index(level).map(|l| whole_tiles(l, &tiled[l.index()]).end);
-                if written.is_some_and(|written| start >= written) {
+                let partial_tile = level == Level::Day as u8
+                    && partial.as_ref().is_some_and(|day| day.start == start);
+                if written.is_some_and(|written| start >= written) && !partial_tile {
                     continue;
                 }
                 let corrupted = |detail: String| {

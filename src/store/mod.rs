@@ -22,6 +22,7 @@ mod head;
 mod ingest;
 mod key_index;
 mod load;
+mod partial_day;
 mod prepare;
 mod queue;
 mod rebuild;

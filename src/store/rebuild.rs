@@ -293,7 +293,15 @@ impl<'a> Work<'a> {
             let evaluator = GroupByEvaluator::new(group_by, &events[0].schema())?;
             if let Some(aggregator) = evaluator.aggregator() {
                 let tiled = entry.tiled();
-                write_tiles(self.txn, &name, aggregator, &events, &tiled, TileWrite::Put)?;
+                let layout = entry.layout();
+                write_tiles(
+                    self.txn,
+                    (&name, &layout),
+                    aggregator,
+                    &events,
+                    &tiled,
+                    TileWrite::Put,
+                )?;
             }
         }
         self.entries.insert(name, Some(entry));

@@ -25,13 +25,16 @@ use tilefold_ingest::kept_from;
 use tilefold_query::aggregate::RowAggregator;
 use tilefold_query::evaluate::KEY_COLUMN;
 use tilefold_query::source_query::TIME_COLUMN;
-use tilefold_query::window::{floor, Level, FIVE_MINUTES, LEVELS};
+use tilefold_query::window::{floor, Level, DAY, FIVE_MINUTES, LEVELS};
 use tilefold_storage::{ReadTxn, WriteTxn};
 
 use super::bound::BoundGroupBy;
 use super::catalog::{GroupByEntry, RoleName, SegmentEntry};
 use super::head::HeadChange;
-use super::rebuild::{counted_rows, rows_within, ts_range, Work};
+use super::partial_day::{
+    counted_rows_within, hours_start_first_from, move_ended_days, write_partial_day,
+};
+use super::rebuild::{counted_rows, ts_range, Work};
 use super::stream_merge::{merge_stream_segments, row_limit, SEAL_LIMIT};
 use super::tile_write::{write_tiles, TileWrite};
 use super::{Change, State, Store};
@@ -48,6 +51,8 @@ pub struct SealReport {
     pub trimmed: usize,
     /// Stream segments merged away (see [`super::stream_merge`]).
     pub merged: usize,
+    /// Hour tiles of days that ended moved key first (see [`super::partial_day`]).
+    pub moved: usize,
 }
 
 impl Store {
@@ -117,6 +122,12 @@ impl Store {
                 watermark: Some(old.watermark.map_or(max_ts, |w| w.max(max_ts))),
                 ..old.clone()
             };
+            let written = tiles_written_to(old);
+            let to = tiles_end(old.tiled_to, entry.watermark);
+            entry.tiled_to = Some(to);
+            entry.hours_start_first_from = Some(hours_start_first_from(old, written, to));
+            // First, so that the tiles written below go where the new layout puts them.
+            report.moved += move_ended_days(work.txn(), name, old, &entry)?;
             if old.segments.is_empty() {
                 // The first sealed rows: fine tiles from 12 hours / 12-13 days before the newest.
                 entry.kept_from = kept_from(Some(max_ts));
@@ -132,16 +143,10 @@ impl Store {
                 max_ts,
                 ..stream
             });
-            let written = tiles_written_to(old);
-            entry.tiled_to = Some(tiles_end(old.tiled_to, entry.watermark));
             if let Some(aggregator) = bound.evaluator.aggregator() {
-                report.tiles += write_tiles_ended(
-                    work.txn(),
-                    (bound, aggregator, &state.read),
-                    &rows,
-                    written,
-                    &entry,
-                )?;
+                let with: (&BoundGroupBy, _, &ReadTxn) = (bound, aggregator, &state.read);
+                report.tiles += write_tiles_ended(work.txn(), with, &rows, written, &entry)?;
+                report.tiles += write_partial_day(work.txn(), with, &rows, &entry)?;
             }
             let limit = row_limit(self.inner.options.seal_rows, SEAL_LIMIT);
             let opened = bound.segments();
@@ -201,7 +206,8 @@ fn tiles_written_to(entry: &GroupByEntry) -> i64 {
 /// last commit's snapshot): its rows that fall in tiles written before (`written`, late rows)
 /// merge into them; the tiles that ended since, up to `entry.tiled_to`, are folded whole from
 /// every counted sealed row in them, the new ones included. Each tile of a live GroupBy is so
-/// written once, when it ends, and again only for late rows. Returns the tiles written.
+/// written once, when it ends, and again only for late rows. The current day's tile is the
+/// partial one, which [`write_partial_day`] writes. Returns the tiles written.
 fn write_tiles_ended(
     txn: &mut WriteTxn,
     (bound, aggregator, read): (&BoundGroupBy, &RowAggregator, &ReadTxn),
@@ -212,17 +218,26 @@ fn write_tiles_ended(
     let name = bound.name();
     let to = entry.tiled_to.unwrap_or(i64::MAX);
     let kept = entry.kept_from;
+    let layout = entry.layout();
     let mut count = 0;
     // Only rows before the tiles' end fall in any (in order rows, mostly none).
     if ts_range(rows).0 < written.min(to) {
-        let merged: [Range<i64>; LEVELS] = std::array::from_fn(|l| kept[l]..written.min(to));
+        let merged: [Range<i64>; LEVELS] = std::array::from_fn(|l| {
+            // Days before the current one: its partial tile is written apart.
+            let end = if l == Level::Day.index() {
+                floor(written.min(to), DAY)
+            } else {
+                written.min(to)
+            };
+            kept[l]..end
+        });
         count += write_tiles(
             txn,
-            name,
+            (name, &layout),
             aggregator,
             std::slice::from_ref(rows),
             &merged,
-            TileWrite::Merge(read),
+            TileWrite::Merge(read, bound.entry.layout()),
         )?;
     }
     if written >= to {
@@ -241,16 +256,15 @@ fn write_tiles_ended(
     else {
         return Ok(count);
     };
-    let range = from..to;
-    let mut inputs = Vec::new();
-    for (segment, counted) in bound.event_segments() {
-        let within = range.start.max(counted.start)..range.end.min(counted.end);
-        if !within.is_empty() {
-            inputs.extend(rows_within(segment.batch(), &within, name)?);
-        }
-    }
-    inputs.extend(rows_within(rows, &range, name)?);
-    count += write_tiles(txn, name, aggregator, &inputs, &ended, TileWrite::Put)?;
+    let inputs = counted_rows_within(bound, rows, &(from..to))?;
+    count += write_tiles(
+        txn,
+        (name, &layout),
+        aggregator,
+        &inputs,
+        &ended,
+        TileWrite::Put,
+    )?;
     Ok(count)
 }
 
@@ -275,7 +289,7 @@ fn trim_fine_tiles(
             entry.kept_from[level.index()] = to;
             if level == Level::FiveMinutes {
                 // Stored start first: one range removal takes every key's.
-                removed += txn.remove_fine_tiles(bound.name(), from..to)?;
+                removed += txn.remove_start_first(bound.name(), level as u8, from..to)?;
             } else {
                 given_up.push((level, from..to));
             }
@@ -316,5 +330,5 @@ fn trim_fine_tiles(
         let (level, range) = &given_up[*i];
         (key.as_slice(), *level as u8, range.clone())
     });
-    Ok(removed + txn.remove_tiles(bound.name(), ranges)?)
+    Ok(removed + txn.remove_tiles(bound.name(), &entry.layout(), ranges)?)
 }

@@ -8,8 +8,10 @@ use arrow::array::RecordBatch;
 
 use tilefold_ingest::{fold_tiles, key_ranges};
 use tilefold_query::aggregate::RowAggregator;
-use tilefold_query::window::{Level, FIVE_MINUTES, LEVELS};
-use tilefold_storage::{ReadTxn, WriteTxn, FINE_LEVEL, FINE_TILE_MILLIS};
+use tilefold_query::window::{Level, DAY, FIVE_MINUTES, HOUR, LEVELS};
+use tilefold_storage::{
+    Layout, ReadTxn, WriteTxn, FINE_LEVEL, FINE_TILE_MILLIS, START_FIRST_MILLIS,
+};
 
 use crate::{Error, Result};
 
@@ -52,7 +54,7 @@ impl TileChunk {
 
 /// `chunk`'s tiles merged into those stored in `read`.
 fn merged_chunk(
-    read: &ReadTxn,
+    (read, layout): (&ReadTxn, &Layout),
     group_by: &str,
     aggregator: &RowAggregator,
     chunk: &TileChunk,
@@ -63,6 +65,7 @@ fn merged_chunk(
     };
     read.merge_tiles(
         group_by,
+        layout,
         chunk.iter(),
         |stored, new, merged| {
             let mut acc = aggregator.decode(stored).map_err(|e| e.to_string())?;
@@ -81,8 +84,15 @@ fn merged_chunk(
     Ok(out)
 }
 
-// Storage keeps five-minute tiles start first, by its own level number and length.
+// Storage keeps five-minute tiles start first, and hour and day tiles where a layout says, by
+// its own level numbers and lengths.
 const _: () = assert!(Level::FiveMinutes as u8 == FINE_LEVEL && FIVE_MINUTES == FINE_TILE_MILLIS);
+const _: () = assert!(
+    Level::Hour as u8 == 1
+        && Level::Day as u8 == 2
+        && START_FIRST_MILLIS[1] == HOUR
+        && START_FIRST_MILLIS[2] == DAY
+);
 
 /// Tiles per chunk sent to the writer.
 const CHUNK_TILES: usize = 16 * 1024;
@@ -93,8 +103,9 @@ pub(super) enum TileWrite<'a> {
     /// Replace (the GroupBy's tiles were cleared).
     Put,
     /// Merge into the tile of the same (key, level, start) stored in this snapshot of the last
-    /// commit, if any. The folding thread merges; the writer only inserts.
-    Merge(&'a ReadTxn),
+    /// commit, if any, where the layout it was written with puts it. The folding thread
+    /// merges; the writer only inserts.
+    Merge(&'a ReadTxn, Layout),
 }
 
 /// Rows per folding thread below which [`write_tiles`] folds on one thread.
@@ -106,10 +117,11 @@ const FOLD_THREADS: usize = 4;
 /// Folds `events` into the tiles that lie in `tiled` (and merges them into the stored ones)
 /// while this thread writes them: folding and redb writes overlap. Large inputs are folded on
 /// one thread per core (at most [`FOLD_THREADS`]), each a run of keys ([`key_ranges`]); each
-/// chunk of tiles is in key order, which lets redb append it. Returns the tiles written.
+/// chunk of tiles is in key order, which lets redb append it. Tiles go where `layout` puts
+/// them. Returns the tiles written.
 pub(super) fn write_tiles(
     txn: &mut WriteTxn,
-    group_by: &str,
+    (group_by, layout): (&str, &Layout),
     aggregator: &RowAggregator,
     events: &[RecordBatch],
     tiled: &[Range<i64>; LEVELS],
@@ -131,7 +143,7 @@ pub(super) fn write_tiles(
         let mut count = 0;
         for chunk in receiver {
             count += chunk.tiles.len();
-            written = txn.put_tiles(group_by, chunk.iter());
+            written = txn.put_tiles(group_by, layout, chunk.iter());
             if written.is_err() {
                 break;
             }
@@ -164,7 +176,9 @@ fn fold_run(
     let send = |chunk: TileChunk| -> Result<bool> {
         let chunk = match how {
             TileWrite::Put => chunk,
-            TileWrite::Merge(read) => merged_chunk(read, group_by, aggregator, &chunk)?,
+            TileWrite::Merge(read, layout) => {
+                merged_chunk((read, &layout), group_by, aggregator, &chunk)?
+            }
         };
         Ok(sender.send(chunk).is_ok())
     };

@@ -54,8 +54,9 @@ mod segment;
 
 pub use checksum::{seal, unseal, ChecksumError};
 pub use database::{
-    Database, ReadTxn, WriteTxn, DATABASE_FILE_NAME, DEFAULT_CACHE_BYTES, FINE_LEVEL,
-    FINE_TILE_MILLIS, FORMAT_VERSION, HEAD_DATABASE_FILE_NAME,
+    Database, Layout, ReadTxn, WriteTxn, DATABASE_FILE_NAME, DEFAULT_CACHE_BYTES, FINE_LEVEL,
+    FINE_TILE_MILLIS, FORMAT_VERSION, HEAD_DATABASE_FILE_NAME, START_FIRST_LEVELS,
+    START_FIRST_MILLIS,
 };
 pub use error::{Result, StorageError};
 pub use fault::{Fault, FaultInjector};

@@ -5,7 +5,7 @@ mod common;
 
 use common::TempDir;
 use tilefold_storage::{
-    seal, Database, StorageError, DATABASE_FILE_NAME, FINE_TILE_MILLIS, FORMAT_VERSION,
+    seal, Database, Layout, StorageError, DATABASE_FILE_NAME, FINE_TILE_MILLIS, FORMAT_VERSION,
 };
 
 #[test]
@@ -52,6 +52,7 @@ fn a_flipped_byte_in_a_tile_names_the_tile() {
         &[0x01, 0xab],
         3,
         0..1_703_116_800_000,
+        &Layout::default(),
         &mut out,
     )
     .unwrap();
@@ -64,6 +65,7 @@ fn a_flipped_byte_in_a_tile_names_the_tile() {
                 &[0x01, 0xab],
                 3,
                 start..start + 1,
+                &Layout::default(),
                 &mut Vec::new(),
             )
             .unwrap_err();
@@ -204,9 +206,10 @@ fn upgraded_in_place(older: u32) {
             (key.to_vec(), level, start, value)
         })
         .collect();
-    assert_eq!(read.all_tiles("g").unwrap(), all);
+    assert_eq!(read.all_tiles("g", &Layout::default()).unwrap(), all);
     let mut fine = Vec::new();
-    read.tiles("g", b"a", 0, 0..i64::MAX, &mut fine).unwrap();
+    read.tiles("g", b"a", 0, 0..i64::MAX, &Layout::default(), &mut fine)
+        .unwrap();
     assert_eq!(fine.len(), 2);
     drop((read, db));
     assert_eq!(version(), FORMAT_VERSION);

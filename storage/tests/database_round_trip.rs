@@ -4,7 +4,7 @@
 mod common;
 
 use common::TempDir;
-use tilefold_storage::{Database, ReadTxn, DATABASE_FILE_NAME, FINE_TILE_MILLIS};
+use tilefold_storage::{Database, Layout, ReadTxn, DATABASE_FILE_NAME, FINE_TILE_MILLIS};
 
 /// The length of a five-minute (level 0) tile, whose starts are its multiples.
 const M: i64 = FINE_TILE_MILLIS;
@@ -17,7 +17,8 @@ fn tiles(
     starts: std::ops::Range<i64>,
 ) -> Vec<(i64, Vec<u8>)> {
     let mut out = Vec::new();
-    read.tiles(group_by, key, level, starts, &mut out).unwrap();
+    read.tiles(group_by, key, level, starts, &Layout::default(), &mut out)
+        .unwrap();
     out
 }
 
@@ -151,8 +152,10 @@ fn tile_ranges_are_ordered_and_bounded() {
 
     // `tiles` appends: successive levels accumulate in one buffer.
     let mut out = Vec::new();
-    read.tiles("g", b"\x01\x02", 0, 0..1000, &mut out).unwrap();
-    read.tiles("g", b"\x01\x02", 2, 0..1000, &mut out).unwrap();
+    read.tiles("g", b"\x01\x02", 0, 0..1000, &Layout::default(), &mut out)
+        .unwrap();
+    read.tiles("g", b"\x01\x02", 2, 0..1000, &Layout::default(), &mut out)
+        .unwrap();
     assert_eq!(out.len(), 2);
 }
 
@@ -241,6 +244,7 @@ fn merge_tiles_merges_present_tiles_and_reuses_equal_merges() {
     let mut out = Vec::new();
     read.merge_tiles(
         "g",
+        &Layout::default(),
         new,
         |stored, value, merged| {
             calls.push((stored.to_vec(), value.to_vec()));
@@ -278,6 +282,7 @@ fn merge_tiles_merges_present_tiles_and_reuses_equal_merges() {
     let mut passed = 0;
     read.merge_tiles(
         "none",
+        &Layout::default(),
         new,
         |_, _, _| Err("no merge expected".into()),
         |_, _, _, _| passed += 1,
@@ -299,7 +304,13 @@ fn merge_tiles_reports_a_corrupted_stored_tile() {
     let read = db.begin_read().unwrap();
     let new: [(&[u8], u8, i64, &[u8]); 1] = [(b"\x0a", 2, 86_400_000, b"1")];
     let err = read
-        .merge_tiles("g", new, |_, _, _| Ok(()), |_, _, _, _| {})
+        .merge_tiles(
+            "g",
+            &Layout::default(),
+            new,
+            |_, _, _| Ok(()),
+            |_, _, _, _| {},
+        )
         .unwrap_err();
     assert!(
         matches!(err, tilefold_storage::StorageError::Corrupted { .. }),

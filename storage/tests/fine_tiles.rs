@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use common::{Rng, TempDir};
-use tilefold_storage::{Database, ReadTxn, StorageError, FINE_LEVEL, FINE_TILE_MILLIS};
+use tilefold_storage::{Database, Layout, ReadTxn, StorageError, FINE_LEVEL, FINE_TILE_MILLIS};
 
 const M: i64 = FINE_TILE_MILLIS;
 
@@ -26,7 +26,8 @@ fn expected(model: &Model, key: &[u8], level: u8, starts: &Range<i64>) -> Vec<(i
 
 fn read_level(read: &ReadTxn, key: &[u8], level: u8, starts: Range<i64>) -> Vec<(i64, Vec<u8>)> {
     let mut out = Vec::new();
-    read.tiles("g", key, level, starts, &mut out).unwrap();
+    read.tiles("g", key, level, starts, &Layout::default(), &mut out)
+        .unwrap();
     out
 }
 
@@ -64,7 +65,11 @@ fn reads_and_removals_match_one_ordered_table() {
             .iter()
             .map(|((k, l, s), v)| (k.clone(), *l, *s, v.clone()))
             .collect();
-        assert_eq!(read.all_tiles("g").unwrap(), all, "round {round}");
+        assert_eq!(
+            read.all_tiles("g", &Layout::default()).unwrap(),
+            all,
+            "round {round}"
+        );
         for _ in 0..200 {
             let key = &keys[rng.below(keys.len() as u64) as usize];
             let level = rng.below(3) as u8;
@@ -74,15 +79,22 @@ fn reads_and_removals_match_one_ordered_table() {
                 expected(&model, key, level, &starts),
                 "round {round}, key {key:?}, level {level}, starts {starts:?}"
             );
-            // Several levels in one visit: level 0 first, then the others in order.
+            // Several levels in one visit: each level's tiles in order, levels in any order.
             let spans: Vec<(u8, Range<i64>)> =
                 (0..3u8).map(|l| (l, random_range(&mut rng))).collect();
             let mut visited = Vec::new();
-            read.visit_tiles("g", key, &spans, |level, start, bytes| {
-                visited.push((level, start, bytes.to_vec()));
-                Ok(())
-            })
+            read.visit_tiles(
+                "g",
+                key,
+                &Layout::default(),
+                &spans,
+                |level, start, bytes| {
+                    visited.push((level, start, bytes.to_vec()));
+                    Ok(())
+                },
+            )
             .unwrap();
+            visited.sort_by_key(|(level, _, _)| *level);
             let wanted: Vec<_> = spans
                 .iter()
                 .flat_map(|(l, s)| {
@@ -104,7 +116,7 @@ fn reads_and_removals_match_one_ordered_table() {
         let before = model.len();
         model.retain(|(_, l, s), _| !(*l == FINE_LEVEL && range.contains(s)));
         assert_eq!(
-            write.remove_fine_tiles("g", range.clone()).unwrap(),
+            write.remove_start_first("g", 0, range.clone()).unwrap(),
             before - model.len(),
             "round {round}, range {range:?}"
         );
@@ -120,6 +132,7 @@ fn reads_and_removals_match_one_ordered_table() {
         let removed = write
             .remove_tiles(
                 "g",
+                &Layout::default(),
                 ranges.iter().map(|(k, l, s)| (k.as_slice(), *l, s.clone())),
             )
             .unwrap();

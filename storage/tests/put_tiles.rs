@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{Rng, TempDir};
-use tilefold_storage::{Database, FINE_LEVEL, FINE_TILE_MILLIS};
+use tilefold_storage::{Database, Layout, FINE_LEVEL, FINE_TILE_MILLIS};
 
 /// (key, level, start) → value.
 type Model = BTreeMap<(Vec<u8>, u8, i64), Vec<u8>>;
@@ -24,7 +24,10 @@ fn random_tile(rng: &mut Rng, round: usize) -> Tile {
 }
 
 fn stored(db: &Database) -> Vec<Tile> {
-    db.begin_read().unwrap().all_tiles("g").unwrap()
+    db.begin_read()
+        .unwrap()
+        .all_tiles("g", &Layout::default())
+        .unwrap()
 }
 
 fn flat(model: &Model) -> Vec<Tile> {
@@ -65,6 +68,7 @@ fn batches_in_any_order_store_what_single_puts_would() {
         write
             .put_tiles(
                 "g",
+                &Layout::default(),
                 batch
                     .iter()
                     .map(|(k, l, s, v)| (k.as_slice(), *l, *s, v.as_slice())),

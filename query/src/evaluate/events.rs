@@ -41,6 +41,7 @@ pub(super) fn evaluate(
     let mut order: Vec<usize> = (0..starts.len()).collect();
     order.sort_by_key(|&w| std::cmp::Reverse(starts[w]));
     let tiled = data.tiled();
+    let partial_day = data.partial_day();
     // With no sealed row at or after `end`, tiles reaching past it hold only rows before it: the
     // cover may run on to the next day boundary, so that the current five minutes, hour and day
     // are read as tiles (as far as they are written) instead of as rows.
@@ -53,7 +54,7 @@ pub(super) fn evaluate(
     for &w in &order {
         let start = starts[w];
         let pieces = if start < done {
-            let pieces = cover(start, done, &tiled);
+            let pieces = cover(start, done, &tiled, partial_day.as_ref());
             done = start;
             pieces
         } else {

@@ -63,6 +63,11 @@ pub trait GroupByData {
     /// first tile kept to the end of the last tile written. Sealed event rows outside it are
     /// read raw, through [`Self::events`].
     fn tiled(&self) -> [Range<i64>; LEVELS];
+    /// The time the current day's partial tile covers, if the store keeps one (see
+    /// [`crate::window::cover`]). None by default.
+    fn partial_day(&self) -> Option<Range<i64>> {
+        None
+    }
     /// Appends the event rows of `key` with `ts` in `range` that tiles cover where tiles are
     /// kept (sealed rows).
     fn events(

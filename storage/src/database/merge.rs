@@ -3,13 +3,14 @@
 //! transaction has not changed for these tiles.
 
 use super::read::{tile_name, unseal_tile};
-use super::{database_error, tiles_table_name, FINE_LEVEL};
+use super::{database_error, tiles_table_name, Layout};
 use crate::error::{Result, StorageError};
 use crate::ReadTxn;
 
 impl ReadTxn {
     /// For each `(key, level, start, value)` of `tiles`, calls `emit` with the bytes the tile
-    /// holds once `value` is merged into it: `value` where this snapshot has no such tile,
+    /// holds once `value` is merged into it: `value` where this snapshot has no such tile where
+    /// `layout` puts it,
     /// otherwise what `merge(stored, value, out)` writes to `out`. A stored tile whose checksum
     /// fails, or that `merge` rejects (its text says why), is [`StorageError::Corrupted`] naming
     /// the tile.
@@ -21,6 +22,7 @@ impl ReadTxn {
     pub fn merge_tiles<'a>(
         &self,
         group_by: &str,
+        layout: &Layout,
         tiles: impl IntoIterator<Item = (&'a [u8], u8, i64, &'a [u8])>,
         mut merge: impl FnMut(&[u8], &[u8], &mut Vec<u8>) -> std::result::Result<(), String>,
         mut emit: impl FnMut(&'a [u8], u8, i64, &[u8]),
@@ -31,12 +33,18 @@ impl ReadTxn {
         let (mut last_stored, mut last_value, mut merged) = (Vec::new(), Vec::new(), Vec::new());
         let mut any = false;
         for (key, level, start, value) in tiles {
-            let stored = match (&tables.main, &tables.fine) {
-                (_, Some(fine)) if level == FINE_LEVEL => fine.get(group_by, key, start)?,
-                (Some(table), _) if level != FINE_LEVEL => table
-                    .get((key, level, start))
-                    .map_err(|err| database_error(&context(), err))?,
-                _ => None,
+            let stored = if layout.start_first(level, start) {
+                match tables.start_first(level) {
+                    Some(table) => table.get(group_by, key, start)?,
+                    None => None,
+                }
+            } else {
+                match &tables.main {
+                    Some(table) => table
+                        .get((key, level, start))
+                        .map_err(|err| database_error(&context(), err))?,
+                    None => None,
+                }
             };
             let Some(stored) = stored else {
                 emit(key, level, start, value);

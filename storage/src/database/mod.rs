@@ -10,9 +10,11 @@
 //! | `catalog` | entry name | sealed bytes |
 //! | `tiles/<group-by>` | (key bytes, level, tile start) | sealed IR bytes, levels above [`FINE_LEVEL`] |
 //! | `fine/<group-by>` | (tile start, key bytes) | sealed IR bytes, level [`FINE_LEVEL`] |
+//! | `hours/<group-by>`, `days/<group-by>` | (tile start, key bytes) | sealed IR bytes, levels 1 and 2 from the [`Layout`]'s starts |
 //!
-//! A group-by's five-minute tiles ([`FINE_LEVEL`]) are kept start first, the others key first.
-//! Live ingest writes the five-minute tiles that ended, every few minutes, for every key that
+//! A group-by's five-minute tiles ([`FINE_LEVEL`]) are kept start first, the others key first,
+//! except the hour and day tiles the [`Layout`] the caller gives puts start first (a live
+//! store's hours of the current day and its day so far). Live ingest writes the five-minute tiles that ended, every few minutes, for every key that
 //! had rows in them, and removes those older than 12 hours as often. Key first, each key's new
 //! tile sits among that key's older ones: a seal rewrote a page per active key, twice (measured
 //! on redb alone, `tile_layout`: 1.7-2.3 s per 100k keys). Start first, a seal's tiles are
@@ -25,6 +27,7 @@
 
 mod backend;
 mod head;
+mod layout;
 mod merge;
 mod read;
 mod write;
@@ -38,23 +41,25 @@ use crate::error::{Result, StorageError};
 use crate::fs::{temporary_path, FileSystem, RealFileSystem};
 
 pub use head::HEAD_DATABASE_FILE_NAME;
+pub use layout::{Layout, START_FIRST_LEVELS, START_FIRST_MILLIS};
 pub use read::ReadTxn;
 pub use write::WriteTxn;
 
-/// The on-disk format this build reads and writes: 5, five-minute tiles in their own tables,
-/// start first ([`fine_tiles_table_name`]), where older builds would not look.
+/// The on-disk format this build reads and writes: 6, hour and day tiles start first where a
+/// [`Layout`] puts them (tables `hours/<group-by>` and `days/<group-by>`), where older builds
+/// would not look.
 ///
-/// Older formats open and are marked 5, so that their builds refuse the store from then on;
-/// their five-minute tiles move to the new tables in the same commit. Version 4 differs only in
-/// that. Version 3 also stored a GroupBy's rows with its key columns (their wider rows stay
+/// Older formats open and are marked 6, so that their builds refuse the store from then on.
+/// Version 5 differs only in that. Version 4 also kept five-minute tiles key first: they move
+/// to their start-first tables in the same commit. Version 3 also stored a GroupBy's rows with its key columns (their wider rows stay
 /// readable). Version 2 also lacked a live GroupBy's catalog entry telling up to where its
 /// tiles are written (tiles after that are not whole yet). Version 1 also kept live ingest's
 /// tables in `tilefold.redb` instead of `head.redb`: its old head entries are read alongside
 /// `head.redb`'s until the next seal removes them.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The older formats this build upgrades in place.
-const UPGRADES_FROM: [u32; 4] = [1, 2, 3, 4];
+const UPGRADES_FROM: [u32; 5] = [1, 2, 3, 4, 5];
 
 /// The database's file name inside a store directory.
 pub const DATABASE_FILE_NAME: &str = "tilefold.redb";
@@ -81,9 +86,6 @@ pub(crate) const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("c
 /// A tile's key: (entity key bytes, level, tile start in epoch milliseconds).
 pub(crate) type TileKey<'a> = (&'a [u8], u8, i64);
 
-/// A five-minute tile's key: (tile start in epoch milliseconds, entity key bytes).
-pub(crate) type FineKey<'a> = (i64, &'a [u8]);
-
 /// The prefix of the names of the tables of [`tiles_table_name`].
 const TILES_TABLE_PREFIX: &str = "tiles/";
 
@@ -92,18 +94,8 @@ pub(crate) fn tiles_table_name(group_by: &str) -> String {
     format!("{TILES_TABLE_PREFIX}{group_by}")
 }
 
-/// The name of the table holding the [`FINE_LEVEL`] tiles of `group_by`.
-pub(crate) fn fine_tiles_table_name(group_by: &str) -> String {
-    format!("fine/{group_by}")
-}
-
-/// The first [`FINE_LEVEL`] tile start at or after `at`, `None` past the last one.
-pub(crate) fn fine_start_from(at: i64) -> Option<i64> {
-    match at.rem_euclid(FINE_TILE_MILLIS) {
-        0 => Some(at),
-        past => at.checked_add(FINE_TILE_MILLIS - past),
-    }
-}
+/// A start-first tile's key: (tile start in epoch milliseconds, entity key bytes).
+pub(crate) type StartFirstKey<'a> = (i64, &'a [u8]);
 
 /// The store's redb database. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
@@ -172,7 +164,7 @@ impl Database {
         }
         let database = Database::open_file(fs, path, cache_bytes)?;
         match database.begin_read()?.format_version()? {
-            Some(older) if UPGRADES_FROM.contains(&older) => database.upgrade()?,
+            Some(older) if UPGRADES_FROM.contains(&older) => database.upgrade(older)?,
             Some(found) => database.check_format_version(found)?,
             // A database created in place by an earlier build, which crashed before this commit.
             None => database.initialize()?,
@@ -240,10 +232,12 @@ impl Database {
     }
 
     /// Brings a database of an older format to this one in one commit: moves five-minute
-    /// tiles to their own tables, then records [`FORMAT_VERSION`].
-    fn upgrade(&self) -> Result<()> {
+    /// tiles to their own tables (format 4 and older), then records [`FORMAT_VERSION`].
+    fn upgrade(&self, older: u32) -> Result<()> {
         let mut txn = self.begin_write()?;
-        txn.move_fine_tiles()?;
+        if older <= 4 {
+            txn.move_fine_tiles()?;
+        }
         txn.initialize(FORMAT_VERSION_KEY, FORMAT_VERSION)?;
         txn.commit()
     }

@@ -2,12 +2,13 @@
 
 use std::ops::{Bound, Range};
 
-use redb::{TableDefinition, TableHandle};
+use redb::{ReadableTable, TableDefinition, TableHandle};
 
+use super::layout::{start_first_millis, start_first_table_name};
 use super::read::tile_name;
 use super::{
-    database_error, fine_tiles_table_name, tiles_table_name, FineKey, TileKey, CATALOG, CONFIGS,
-    FINE_LEVEL, FINE_TILE_MILLIS, META, TILES_TABLE_PREFIX,
+    database_error, tiles_table_name, Layout, StartFirstKey, TileKey, CATALOG, CONFIGS, FINE_LEVEL,
+    META, START_FIRST_LEVELS, TILES_TABLE_PREFIX,
 };
 use crate::checksum::{seal, sealed};
 use crate::error::{Result, StorageError};
@@ -33,21 +34,26 @@ fn open_tiles<'t, K: redb::Key + 'static>(
     })
 }
 
+/// A start-first tiles table open in a write transaction.
+type StartFirstTable<'t> = redb::Table<'t, StartFirstKey<'static>, &'static [u8]>;
+
 /// A group-by's tiles tables open in a write transaction, each opened on first use.
 struct TilesTables<'t> {
     txn: &'t redb::WriteTransaction,
     group_by: &'t str,
+    layout: Layout,
     main: Option<redb::Table<'t, TileKey<'static>, &'static [u8]>>,
-    fine: Option<redb::Table<'t, FineKey<'static>, &'static [u8]>>,
+    start_first: [Option<StartFirstTable<'t>>; START_FIRST_LEVELS],
 }
 
 impl<'t> TilesTables<'t> {
-    fn new(txn: &'t redb::WriteTransaction, group_by: &'t str) -> Self {
+    fn new(txn: &'t redb::WriteTransaction, group_by: &'t str, layout: &Layout) -> Self {
         TilesTables {
             txn,
             group_by,
+            layout: *layout,
             main: None,
-            fine: None,
+            start_first: Default::default(),
         }
     }
 
@@ -58,25 +64,33 @@ impl<'t> TilesTables<'t> {
         Ok(self.main.as_mut().expect("opened above"))
     }
 
-    fn fine(&mut self) -> Result<&mut redb::Table<'t, FineKey<'static>, &'static [u8]>> {
-        if self.fine.is_none() {
-            self.fine = Some(open_tiles(self.txn, &fine_tiles_table_name(self.group_by))?);
+    /// The start-first table of `level` (below [`START_FIRST_LEVELS`]).
+    fn start_first(&mut self, level: u8) -> Result<&mut StartFirstTable<'t>> {
+        let slot = &mut self.start_first[usize::from(level)];
+        if slot.is_none() {
+            let name = start_first_table_name(self.group_by, level);
+            *slot = Some(open_tiles(self.txn, &name)?);
         }
-        Ok(self.fine.as_mut().expect("opened above"))
+        Ok(slot.as_mut().expect("opened above"))
     }
 
-    /// Removes the [`FINE_LEVEL`] tiles whose starts lie in `starts` and whose key `keep`
-    /// selects (they are neighbours for every key); returns how many were removed.
-    fn remove_fine(&mut self, starts: Range<i64>, keep: impl Fn(&[u8]) -> bool) -> Result<usize> {
-        if starts.start >= starts.end {
+    /// Removes the start-first tiles of `level` whose starts lie in `starts` and whose key
+    /// `keep` selects (they are neighbours for every key); returns how many were removed.
+    fn remove_start_first(
+        &mut self,
+        level: u8,
+        starts: Range<i64>,
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> Result<usize> {
+        if starts.start >= starts.end || usize::from(level) >= START_FIRST_LEVELS {
             return Ok(0);
         }
-        let name = fine_tiles_table_name(self.group_by);
+        let name = start_first_table_name(self.group_by, level);
         let context = || format!("removing tiles from table {name}");
         let none: &[u8] = &[];
         let mut removed = 0;
         for entry in self
-            .fine()?
+            .start_first(level)?
             .extract_from_if((starts.start, none)..(starts.end, none), |(_, k), _| {
                 keep(k)
             })
@@ -88,23 +102,25 @@ impl<'t> TilesTables<'t> {
         Ok(removed)
     }
 
-    /// Stores `sealed` as the tile at (`key`, `level`, `start`), in the table of its level.
+    /// Stores `sealed` as the tile at (`key`, `level`, `start`), in the table the layout puts
+    /// it in.
     fn insert(&mut self, key: &[u8], level: u8, start: i64, sealed: &[u8]) -> Result<()> {
         let group_by = self.group_by;
         let context = || format!("writing {}", tile_name(group_by, key, level, start));
-        if level != FINE_LEVEL {
+        if !self.layout.start_first(level, start) {
             self.main()?
                 .insert((key, level, start), sealed)
                 .map_err(|err| database_error(&context(), err))?;
             return Ok(());
         }
-        if start.rem_euclid(FINE_TILE_MILLIS) != 0 {
+        let millis = start_first_millis(level).unwrap_or(1);
+        if start.rem_euclid(millis) != 0 {
             return Err(StorageError::Invalid {
                 what: tile_name(group_by, key, level, start),
-                detail: format!("level {FINE_LEVEL} starts are multiples of {FINE_TILE_MILLIS}"),
+                detail: format!("start-first level {level} starts are multiples of {millis}"),
             });
         }
-        self.fine()?
+        self.start_first(level)?
             .insert((start, key), sealed)
             .map_err(|err| database_error(&context(), err))?;
         Ok(())
@@ -178,25 +194,27 @@ impl WriteTxn {
         Ok(())
     }
 
-    /// Drops every tile of `group_by` (its tables `tiles/<group_by>` and `fine/<group_by>`),
-    /// so it can be rebuilt.
+    /// Drops every tile of `group_by` (its table `tiles/<group_by>` and its start-first
+    /// tables), so it can be rebuilt.
     pub fn clear_tiles(&mut self, group_by: &str) -> Result<()> {
         let name = tiles_table_name(group_by);
         let definition: TableDefinition<TileKey, &[u8]> = TableDefinition::new(&name);
         self.txn
             .delete_table(definition)
             .map_err(|err| database_error(&format!("clearing table {name}"), err))?;
-        let name = fine_tiles_table_name(group_by);
-        let definition: TableDefinition<FineKey, &[u8]> = TableDefinition::new(&name);
-        self.txn
-            .delete_table(definition)
-            .map_err(|err| database_error(&format!("clearing table {name}"), err))?;
+        for level in 0..START_FIRST_LEVELS as u8 {
+            let name = start_first_table_name(group_by, level);
+            let definition: TableDefinition<StartFirstKey, &[u8]> = TableDefinition::new(&name);
+            self.txn
+                .delete_table(definition)
+                .map_err(|err| database_error(&format!("clearing table {name}"), err))?;
+        }
         Ok(())
     }
 
     /// Stores the tile of `group_by` at (`key`, `level`, `start`), sealed with a checksum,
-    /// replacing any previous one. A [`FINE_LEVEL`] tile whose start is not a multiple of
-    /// [`FINE_TILE_MILLIS`] is [`StorageError::Invalid`].
+    /// replacing any previous one, where the default [`Layout`] puts it. A [`FINE_LEVEL`] tile
+    /// whose start is not a multiple of [`crate::FINE_TILE_MILLIS`] is [`StorageError::Invalid`].
     pub fn put_tile(
         &mut self,
         group_by: &str,
@@ -208,8 +226,10 @@ impl WriteTxn {
         self.put_raw_tile(group_by, key, level, start, &sealed(value))
     }
 
-    /// Stores many tiles of `group_by` in one pass (one table open), each `(key, level, start,
-    /// value)` sealed with a checksum, as [`Self::put_tile`] does.
+    /// Stores many tiles of `group_by` in one pass (each table opened once), each `(key,
+    /// level, start, value)` sealed with a checksum, where `layout` puts it, as
+    /// [`Self::put_tile`] does. A start-first tile whose start is not a multiple of its level's
+    /// length ([`crate::START_FIRST_MILLIS`]) is [`StorageError::Invalid`].
     ///
     /// Key-first tiles go in through a cursor for as long as each sorts just after the one
     /// before it and before any tile already stored: a bulk load's, which arrive in key order
@@ -219,11 +239,12 @@ impl WriteTxn {
     pub fn put_tiles<'a>(
         &mut self,
         group_by: &str,
+        layout: &Layout,
         tiles: impl IntoIterator<Item = (&'a [u8], u8, i64, &'a [u8])>,
     ) -> Result<()> {
         let mut tiles = tiles.into_iter();
-        // Only the start-first table: the key-first one is opened here, once.
-        let mut fine = TilesTables::new(&self.txn, group_by);
+        // Only the start-first tables: the key-first one is opened here, once.
+        let mut start_first = TilesTables::new(&self.txn, group_by, layout);
         let mut sealed = Vec::new();
         let seal_into = |sealed: &mut Vec<u8>, value: &[u8]| {
             sealed.clear();
@@ -232,12 +253,12 @@ impl WriteTxn {
         };
         let mut first = None;
         for tile in tiles.by_ref() {
-            if tile.1 != FINE_LEVEL {
+            if !layout.start_first(tile.1, tile.2) {
                 first = Some(tile);
                 break;
             }
             seal_into(&mut sealed, tile.3);
-            fine.insert(tile.0, tile.1, tile.2, &sealed)?;
+            start_first.insert(tile.0, tile.1, tile.2, &sealed)?;
         }
         let Some(first) = first else {
             return Ok(());
@@ -257,8 +278,8 @@ impl WriteTxn {
             while let Some(tile) = next.take().or_else(|| tiles.next()) {
                 let (key, level, start, value) = tile;
                 seal_into(&mut sealed, value);
-                if level == FINE_LEVEL {
-                    fine.insert(key, level, start, &sealed)?;
+                if layout.start_first(level, start) {
+                    start_first.insert(key, level, start, &sealed)?;
                     continue;
                 }
                 match cursor.insert_before((key, level, start), sealed.as_slice()) {
@@ -278,8 +299,8 @@ impl WriteTxn {
         }
         for (key, level, start, value) in rest.into_iter().chain(tiles) {
             seal_into(&mut sealed, value);
-            if level == FINE_LEVEL {
-                fine.insert(key, level, start, &sealed)?;
+            if layout.start_first(level, start) {
+                start_first.insert(key, level, start, &sealed)?;
                 continue;
             }
             main.insert((key, level, start), sealed.as_slice())
@@ -288,26 +309,25 @@ impl WriteTxn {
         Ok(())
     }
 
-    /// Removes the tiles of each (key, level) whose starts lie in the range given with it;
-    /// returns how many were removed.
+    /// Removes the tiles of each (key, level) whose starts lie in the range given with it,
+    /// where `layout` puts them; returns how many were removed.
     pub fn remove_tiles<'a>(
         &mut self,
         group_by: &str,
+        layout: &Layout,
         ranges: impl IntoIterator<Item = (&'a [u8], u8, Range<i64>)>,
     ) -> Result<usize> {
         let context = || format!("removing tiles of group-by {group_by}");
-        let mut tables = TilesTables::new(&self.txn, group_by);
+        let mut tables = TilesTables::new(&self.txn, group_by, layout);
         let mut removed = 0;
         for (key, level, starts) in ranges {
-            if starts.start >= starts.end {
+            let (key_first, start_first) = layout.split(level, &starts);
+            // Start first: the key's tiles lie among every other key's of those starts.
+            removed += tables.remove_start_first(level, start_first, |k| k == key)?;
+            if key_first.start >= key_first.end {
                 continue;
             }
-            if level == FINE_LEVEL {
-                // Start first: the key's tiles lie among every other key's of those starts.
-                removed += tables.remove_fine(starts, |k| k == key)?;
-                continue;
-            }
-            let range = (key, level, starts.start)..(key, level, starts.end);
+            let range = (key, level, key_first.start)..(key, level, key_first.end);
             for entry in tables
                 .main()?
                 .extract_from_if(range, |_, _| true)
@@ -320,10 +340,102 @@ impl WriteTxn {
         Ok(removed)
     }
 
-    /// Removes every key's [`FINE_LEVEL`] tiles of `group_by` whose starts lie in `starts` (they
-    /// are neighbours in their table); returns how many were removed.
-    pub fn remove_fine_tiles(&mut self, group_by: &str, starts: Range<i64>) -> Result<usize> {
-        TilesTables::new(&self.txn, group_by).remove_fine(starts, |_| true)
+    /// Removes every key's start-first tiles of `group_by` at `level` whose starts lie in
+    /// `starts` (they are neighbours in their table); returns how many were removed.
+    pub fn remove_start_first(
+        &mut self,
+        group_by: &str,
+        level: u8,
+        starts: Range<i64>,
+    ) -> Result<usize> {
+        TilesTables::new(&self.txn, group_by, &Layout::default()).remove_start_first(
+            level,
+            starts,
+            |_| true,
+        )
+    }
+
+    /// Moves every key's start-first tiles of `group_by` at `level` whose starts lie in
+    /// `starts` to the key-first table (replacing any stored there at the same place): for a
+    /// layout whose start-first range of `level` is to begin at `starts.end`. Returns how many
+    /// were moved.
+    ///
+    /// The tiles go in key order: one pass over the range per start, merged by key, so that
+    /// each key's tiles reach the key-first table together (a page per key, not per tile).
+    pub fn move_to_key_first(
+        &mut self,
+        group_by: &str,
+        level: u8,
+        starts: Range<i64>,
+    ) -> Result<usize> {
+        let Some(millis) = start_first_millis(level) else {
+            return Ok(0);
+        };
+        if starts.start >= starts.end {
+            return Ok(0);
+        }
+        let name = start_first_table_name(group_by, level);
+        let context = || format!("moving tiles from table {name} to key first");
+        let none: &[u8] = &[];
+        let mut tables = TilesTables::new(&self.txn, group_by, &Layout::default());
+        // Each start's tiles, in key order; only starts that hold tiles.
+        let source = tables.start_first(level)?;
+        let mut runs = Vec::new();
+        let mut at = super::layout::start_from(millis, starts.start);
+        while let Some(start) = at.filter(|at| *at < starts.end) {
+            let mut run = source
+                .range((start, none)..(starts.end, none))
+                .map_err(|err| database_error(&context(), err))?
+                .peekable();
+            let Some(first) = run.peek() else {
+                break;
+            };
+            let found = match first {
+                Ok((tile_key, _)) => tile_key.value().0,
+                Err(_) => start,
+            };
+            let end = found.saturating_add(millis);
+            runs.push(
+                source
+                    .range((found, none)..(end, none))
+                    .map_err(|err| database_error(&context(), err))?
+                    .peekable(),
+            );
+            at = found.checked_add(millis);
+        }
+        let mut main = open_tiles::<TileKey>(&self.txn, &tiles_table_name(group_by))?;
+        let mut moved = 0;
+        loop {
+            // The run whose next tile has the smallest key.
+            let mut smallest: Option<(usize, Vec<u8>)> = None;
+            for (i, run) in runs.iter_mut().enumerate() {
+                let Some(next) = run.peek() else { continue };
+                let key = match next {
+                    Ok((tile_key, _)) => tile_key.value().1,
+                    Err(_) => &[][..],
+                };
+                if smallest
+                    .as_ref()
+                    .is_none_or(|(_, min)| key < min.as_slice())
+                {
+                    smallest = Some((i, key.to_vec()));
+                }
+            }
+            let Some((i, _)) = smallest else { break };
+            let (tile_key, sealed) = runs[i]
+                .next()
+                .expect("peeked above")
+                .map_err(|err| database_error(&context(), err))?;
+            let (start, key) = tile_key.value();
+            main.insert((key, level, start), sealed.value())
+                .map_err(|err| database_error(&context(), err))?;
+            moved += 1;
+        }
+        drop(runs);
+        drop(main);
+        let removed = tables.remove_start_first(level, starts, |_| true)?;
+        debug_assert_eq!(removed, moved);
+        Ok(moved)
     }
 
     /// Moves the [`FINE_LEVEL`] tiles out of every key-first tiles table into the group-by's
@@ -339,7 +451,7 @@ impl WriteTxn {
             .collect();
         for name in names {
             let group_by = &name[TILES_TABLE_PREFIX.len()..];
-            let mut tables = TilesTables::new(&self.txn, group_by);
+            let mut tables = TilesTables::new(&self.txn, group_by, &Layout::default());
             let mut moved = Vec::new();
             for entry in tables
                 .main()?
@@ -358,7 +470,19 @@ impl WriteTxn {
     }
 
     /// Stores `sealed` as the tile at (`key`, `level`, `start`) exactly as given, checksum
-    /// included: for tests that store corrupted tiles.
+    /// included, where `layout` puts it: for tests that store corrupted tiles.
+    #[doc(hidden)]
+    pub fn put_raw_tile_in(
+        &mut self,
+        group_by: &str,
+        layout: &Layout,
+        (key, level, start): (&[u8], u8, i64),
+        sealed: &[u8],
+    ) -> Result<()> {
+        TilesTables::new(&self.txn, group_by, layout).insert(key, level, start, sealed)
+    }
+
+    /// [`Self::put_raw_tile_in`] the default [`Layout`].
     #[doc(hidden)]
     pub fn put_raw_tile(
         &mut self,
@@ -368,7 +492,7 @@ impl WriteTxn {
         start: i64,
         sealed: &[u8],
     ) -> Result<()> {
-        TilesTables::new(&self.txn, group_by).insert(key, level, start, sealed)
+        self.put_raw_tile_in(group_by, &Layout::default(), (key, level, start), sealed)
     }
 
     /// Commits durably (`Durability::Immediate`): once this returns, the writes survive a crash.
